@@ -1,0 +1,50 @@
+# Developer and CI entry points. `make setup` once, then `make test`.
+# One molecule scenario: `make molecule SCENARIOS=base` (see README).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+# Scenarios in the order CI runs them (one at a time: this machine has two cores).
+SCENARIOS ?= base
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+ARTIFACT := flasky-deploy-$(VERSION).tar.gz
+
+.PHONY: setup test lint test-app test-unit build molecule changelog clean
+
+setup:
+	bash scripts/setup.sh
+
+test: lint test-app test-unit build molecule
+
+lint:
+	yamllint --strict .
+	ansible-lint --profile production
+	antsibull-changelog lint
+
+test-app:
+	cd app_src && python -m pytest -q
+
+# Fast controller-side tests of the roles' input validation (no containers).
+test-unit:
+	python -m pytest -q tests
+
+build:
+	rm -f $(ARTIFACT)
+	ansible-galaxy collection build --force .
+	bash scripts/check-artifact.sh $(ARTIFACT)
+
+molecule:
+	for s in $(SCENARIOS); do \
+	  echo "=== molecule test -s $$s"; \
+	  start=$$(date +%s); \
+	  molecule test -s $$s; \
+	  echo "=== scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
+changelog:
+	antsibull-changelog release
+
+clean:
+	rm -f flasky-deploy-*.tar.gz
+	-molecule destroy --all

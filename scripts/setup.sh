@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# One idempotent setup entry point for developers and CI (see README "Setup").
+#
+#   1. host packages (Docker engine, debootstrap, rsync, python3-venv) when missing
+#   2. the Docker daemon when `docker info` does not answer
+#   3. systemd base images for Debian 12 and 13: kept when present, pulled when a
+#      registry answers, otherwise built locally with debootstrap + docker import
+#   4. the project virtualenv (.venv) from requirements-dev.txt, rebuilt only when
+#      that file changes
+#
+# Rerunning on a prepared machine does nothing slow (a few docker/pip look-ups).
+#
+# Environment knobs (all optional):
+#   FLASKY_IMAGE_DEBIAN12 / FLASKY_IMAGE_DEBIAN13  image names (defaults below)
+#   FLASKY_IMAGE_PULL=auto|never|always            try a registry before building (auto)
+#   FLASKY_PULL_TIMEOUT=20                         seconds a pull attempt may take
+#   FLASKY_DEBIAN_MIRROR=http://deb.debian.org/debian
+#   FLASKY_VENV=.venv  PYTHON=python3
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+IMAGE_DEBIAN12=${FLASKY_IMAGE_DEBIAN12:-flasky/debian-systemd:12}
+IMAGE_DEBIAN13=${FLASKY_IMAGE_DEBIAN13:-flasky/debian-systemd:13}
+IMAGE_PULL=${FLASKY_IMAGE_PULL:-auto}
+PULL_TIMEOUT=${FLASKY_PULL_TIMEOUT:-20}
+MIRROR=${FLASKY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+VENV=${FLASKY_VENV:-$here/.venv}
+PYTHON=${PYTHON:-python3}
+# Packages every base image carries: what a freshly installed Debian server has
+# (systemd as init, python3 for Ansible, sudo, iproute2, CA certificates, netbase).
+IMAGE_PACKAGES=systemd,systemd-sysv,python3,sudo,iproute2,ca-certificates,netbase
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- 1. host packages ---------------------------------------------------------
+need_pkgs=()
+command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
+command -v rsync >/dev/null 2>&1 || need_pkgs+=(rsync)
+"$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  log "installing host packages: ${need_pkgs[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${need_pkgs[@]}" >/dev/null
+fi
+
+# --- 2. docker daemon ---------------------------------------------------------
+if ! docker info >/dev/null 2>&1; then
+  log "starting the Docker daemon"
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    as_root systemctl start docker
+  else
+    as_root sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+  fi
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { log "dockerd did not come up; see /var/log/dockerd.log"; exit 1; }
+fi
+
+# --- 3. base images -----------------------------------------------------------
+build_image() { # name suite
+  local name=$1 suite=$2 root
+  root=$(mktemp -d /var/tmp/flasky-rootfs.XXXXXX)
+  # shellcheck disable=SC2064
+  trap "as_root rm -rf '$root'" RETURN
+  log "building $name from Debian $suite with debootstrap (about a minute)"
+  as_root debootstrap --variant=minbase --include="$IMAGE_PACKAGES" \
+    "$suite" "$root" "$MIRROR" >/tmp/flasky-debootstrap-"$suite".log 2>&1 \
+    || { log "debootstrap failed, see /tmp/flasky-debootstrap-$suite.log"; return 1; }
+  # Container hygiene: no apt caches or docs in the image, no machine-id shared by
+  # every container (systemd creates one at boot), units that make no sense in a container
+  # masked.
+  as_root sh -c "
+    set -e
+    rm -rf '$root'/var/lib/apt/lists/* '$root'/var/cache/apt/*.bin
+    : > '$root'/etc/machine-id
+    printf 'path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/locale/*\npath-include /usr/share/locale/locale.alias\n' > '$root'/etc/dpkg/dpkg.cfg.d/01-container-nodoc
+    for unit in getty@tty1.service serial-getty@.service systemd-udevd.service systemd-udev-trigger.service systemd-firstboot.service; do
+      ln -sf /dev/null '$root'/etc/systemd/system/\$unit
+    done
+  "
+  as_root tar -C "$root" -c . | docker import \
+    --change 'CMD ["/lib/systemd/systemd"]' \
+    --change 'ENV container=docker' \
+    - "$name" >/dev/null
+  log "built $name"
+}
+
+ensure_image() { # name suite
+  local name=$1 suite=$2
+  if docker image inspect "$name" >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$IMAGE_PULL" != never ]; then
+    log "trying to pull $name (at most ${PULL_TIMEOUT}s)"
+    if timeout "$PULL_TIMEOUT" docker pull -q "$name" >/dev/null 2>&1; then
+      log "pulled $name"
+      return 0
+    fi
+    [ "$IMAGE_PULL" = always ] && { log "pull of $name failed and FLASKY_IMAGE_PULL=always"; return 1; }
+  fi
+  build_image "$name" "$suite"
+}
+
+ensure_image "$IMAGE_DEBIAN12" bookworm &
+pid12=$!
+ensure_image "$IMAGE_DEBIAN13" trixie &
+pid13=$!
+
+# --- 4. project virtualenv (runs while the images build) -------------------------
+req=requirements-dev.txt
+stamp="$VENV/.requirements.sha256"
+want=$(sha256sum "$req" app_src/pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  log "installing the Python tooling into $VENV"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -r "$req" 2>&1 | { grep -v -e "^WARNING: Location" -e "^ *$" >&2 || true; }
+  echo "$want" > "$stamp"
+fi
+
+rc=0
+wait "$pid12" || rc=1
+wait "$pid13" || rc=1
+[ $rc -eq 0 ] || { log "base image preparation failed"; exit 1; }
+log "ready: images $IMAGE_DEBIAN12 $IMAGE_DEBIAN13, venv $VENV"

@@ -1,0 +1,69 @@
+"""Bad input fails in the role's argument validation, before any change, naming the variable.
+
+Runs in check mode against local hosts, so nothing on the controller can change. All cases of
+tests/bad_input.yml run in ONE ansible-playbook call: every case is its own
+inventory host (local connection) carrying the case's variables, so a failing case does not
+stop the others and the whole file costs one Ansible start-up.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+import yaml
+
+HERE = pathlib.Path(__file__).parent
+ROOT = HERE.parent
+CASES = yaml.safe_load((HERE / "bad_input.yml").read_text())
+
+PLAY = """
+- name: Start each role with bad input
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Run the role under test
+      ansible.builtin.include_role:
+        name: "flasky.deploy.{{ case_role }}"
+"""
+
+
+@pytest.fixture(scope="session")
+def results(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bad_input")
+    hosts = {}
+    for name, case in CASES.items():
+        hostvars = {"ansible_connection": "local", "ansible_python_interpreter": "auto_silent",
+                    "case_role": case["role"]}
+        hostvars.update(case["vars"])
+        hosts[name] = hostvars
+    (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    (work / "play.yml").write_text(PLAY)
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+               ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    proc = subprocess.run(
+        ["ansible-playbook", "--check", "-i", str(work / "inventory.yml"), str(work / "play.yml")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.stdout.startswith("{"), proc.stdout + proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _events(results, host):
+    for play in results["plays"]:
+        for task in play["tasks"]:
+            if host in task["hosts"]:
+                yield task["task"]["name"], task["hosts"][host]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_fails_early_naming_the_variable(results, case):
+    events = list(_events(results, case))
+    failed = [(name, res) for name, res in events if res.get("failed")]
+    assert failed, f"{case}: the role accepted bad input {CASES[case]['vars']}"
+    name, res = failed[0]
+    assert "Validating arguments" in name, f"{case}: failed late, in task {name!r}"
+    assert CASES[case]["expect"] in res.get("msg", ""), res.get("msg")
+    changed = [n for n, r in events if r.get("changed")]
+    assert not changed, f"{case}: tasks changed something before failing: {changed}"
