@@ -24,6 +24,7 @@ lint:
 
 test-app:
 	cd app_src && python -m pytest -q
+	bash scripts/app-smoke.sh
 
 # Fast controller-side tests of the roles' input validation (no containers).
 test-unit:

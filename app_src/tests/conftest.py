@@ -49,7 +49,7 @@ def client(deployed):
 
 @pytest.fixture
 def outbox(app):
-    with app.app_context(), mail.record_messages() as messages:
+    with mail.record_messages() as messages:
         yield messages
 
 
