@@ -4,6 +4,12 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from ..models import User
 
+# Shared with the administrator's profile form.
+USERNAME_VALIDATORS = [
+    DataRequired(), Length(1, 64),
+    Regexp(r"^[A-Za-z][A-Za-z0-9_.]*$", 0, "Usernames must have only letters, numbers, dots or underscores"),
+]
+
 
 class LoginForm(FlaskForm):
     email = StringField("Email", validators=[DataRequired(), Length(1, 64), Email()])
@@ -14,10 +20,7 @@ class LoginForm(FlaskForm):
 
 class RegistrationForm(FlaskForm):
     email = StringField("Email", validators=[DataRequired(), Length(1, 64), Email()])
-    username = StringField("Username", validators=[
-        DataRequired(), Length(1, 64),
-        Regexp(r"^[A-Za-z][A-Za-z0-9_.]*$", 0,
-               "Usernames must have only letters, numbers, dots or underscores")])
+    username = StringField("Username", validators=USERNAME_VALIDATORS)
     password = PasswordField("Password", validators=[
         DataRequired(), Length(8, 128), EqualTo("password2", message="Passwords must match.")])
     password2 = PasswordField("Confirm password", validators=[DataRequired()])

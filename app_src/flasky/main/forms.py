@@ -1,7 +1,8 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
-from wtforms.validators import DataRequired, Email, Length, Regexp
+from wtforms.validators import DataRequired, Email, Length
 
+from ..auth.forms import USERNAME_VALIDATORS
 from ..models import Role, User
 
 
@@ -19,10 +20,7 @@ class EditProfileForm(FlaskForm):
 
 class EditProfileAdminForm(FlaskForm):
     email = StringField("Email", validators=[DataRequired(), Length(1, 64), Email()])
-    username = StringField("Username", validators=[
-        DataRequired(), Length(1, 64),
-        Regexp(r"^[A-Za-z][A-Za-z0-9_.]*$", 0,
-               "Usernames must have only letters, numbers, dots or underscores")])
+    username = StringField("Username", validators=USERNAME_VALIDATORS)
     confirmed = BooleanField("Confirmed")
     role = SelectField("Role", coerce=int)
     name = StringField("Real name", validators=[Length(0, 64)])
