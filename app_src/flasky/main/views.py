@@ -122,47 +122,35 @@ def edit(id):
     return render_template("main/edit_post.html", form=form)
 
 
-def _user_or_index(username):
+def _set_following(username, follow):
+    """Follow or unfollow a user (a CSRF-protected POST), then show their page."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
     user = User.query.filter_by(username=username).first()
     if user is None:
         flash("Invalid user.")
-    return user
+        return redirect(url_for(".index"))
+    if current_user.is_following(user) == follow:
+        flash("You are already following this user." if follow else "You are not following this user.")
+    else:
+        (current_user.follow if follow else current_user.unfollow)(user)
+        db.session.commit()
+        flash(f"You are now following {username}." if follow else f"You are not following {username} anymore.")
+    return redirect(url_for(".user", username=username))
 
 
 @main.route("/follow/<username>", methods=["POST"])
 @login_required
 @permission_required(Permission.FOLLOW)
 def follow(username):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    user = _user_or_index(username)
-    if user is None:
-        return redirect(url_for(".index"))
-    if current_user.is_following(user):
-        flash("You are already following this user.")
-    else:
-        current_user.follow(user)
-        db.session.commit()
-        flash(f"You are now following {username}.")
-    return redirect(url_for(".user", username=username))
+    return _set_following(username, True)
 
 
 @main.route("/unfollow/<username>", methods=["POST"])
 @login_required
 @permission_required(Permission.FOLLOW)
 def unfollow(username):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    user = _user_or_index(username)
-    if user is None:
-        return redirect(url_for(".index"))
-    if not current_user.is_following(user):
-        flash("You are not following this user.")
-    else:
-        current_user.unfollow(user)
-        db.session.commit()
-        flash(f"You are not following {username} anymore.")
-    return redirect(url_for(".user", username=username))
+    return _set_following(username, False)
 
 
 def _follow_list(username, relation, title, endpoint):
