@@ -1,0 +1,243 @@
+"""What a user of the single-host stack sees: the app over HTTPS, served the way we promise.
+
+Shared by the `default` (PostgreSQL, local CA) and `mariadb-acme` (MariaDB, ACME certificate)
+scenarios. HTTP requests go from the controller (this machine) to the container's address
+with the site's name in SNI and Host, trusting only the CA the scenario names.
+"""
+
+import base64
+import json
+import os
+import pathlib
+import re
+import time
+import uuid
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+testinfra_hosts = ["ansible://webservers"]
+
+APP = "flasky"
+SECRETS = ("molecule-secret-key-0123456789", "molecule-db-password-4567")
+PEBBLE_ROOT = "https://pebble:15000/roots/0"
+
+
+class NamedHostAdapter(HTTPAdapter):
+    """Connect to an address, but speak TLS to (and verify) the site's name."""
+
+    def __init__(self, name):
+        self.name = name
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["server_hostname"] = self.name
+        kwargs["assert_hostname"] = self.name
+        super().init_poolmanager(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def settings(host):
+    variables = host.ansible.get_variables()
+    return {"server_name": variables.get("deploy_server_name", "flasky.test"),
+            "tls_mode": variables.get("deploy_tls_mode", "selfsigned")}
+
+
+@pytest.fixture(scope="module")
+def ca_file(host, settings, tmp_path_factory):
+    """The one CA the site must chain to: the controller's local CA, or pebble's root."""
+    if settings["tls_mode"] == "acme":
+        # pebble makes a new root at each start; ask it from the web host (which trusts its API).
+        out = host.run(f"python3 -c \"import urllib.request as u; print(u.urlopen('{PEBBLE_ROOT}').read().decode())\"")
+        assert out.rc == 0, out.stderr
+        path = tmp_path_factory.mktemp("pebble") / "root.pem"
+        path.write_text(out.stdout)
+        return str(path)
+    path = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ca" / "ca.crt"
+    assert path.is_file(), f"no CA file at {path}"
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def site(host, settings, ca_file):
+    address = host.interface("eth0").addresses[0]
+    name = settings["server_name"]
+    session = requests.Session()
+    session.mount("https://", NamedHostAdapter(name))
+    verify = ca_file  # per request: REQUESTS_CA_BUNDLE would override session.verify
+    session.headers["Host"] = name
+
+    class Site:
+        def get(self, path, **kw):
+            return session.get(f"https://{address}{path}", timeout=10, allow_redirects=False,
+                               verify=verify, **kw)
+
+        def post(self, path, **kw):
+            return session.post(f"https://{address}{path}", timeout=10, allow_redirects=False,
+                                verify=verify, **kw)
+
+        def plain_get(self, path):
+            return requests.get(f"http://{address}{path}", headers={"Host": name},
+                                timeout=10, allow_redirects=False)
+
+    result = Site()
+    result.name = name
+    return result
+
+
+def db_query(host, sql):
+    if host.exists("psql"):
+        with host.sudo("postgres"):
+            out = host.run(f"psql -d flasky -qtA -c {sql!r}")
+    else:
+        out = host.run(f"mariadb -N -B flasky -e {sql!r}")
+    assert out.rc == 0, out.stderr
+    return out.stdout.strip()
+
+
+PROCESSES = r"""
+import json, os, re, sys
+out = []
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        cmd = open(f"/proc/{p}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+        status = dict(line.split(":\t", 1) for line in open(f"/proc/{p}/status") if ":\t" in line)
+    except OSError:
+        continue
+    try:
+        cwd = os.readlink(f"/proc/{p}/cwd")
+    except OSError:  # another user's process: needs CAP_SYS_PTRACE, which containers lack
+        cwd = None
+    if re.search(sys.argv[1], cmd):
+        out.append([int(p), int(status["PPid"]), int(status["Uid"].split()[0]), cwd, cmd])
+print(json.dumps(out))
+"""
+
+
+def processes(host, pattern):
+    """[pid, ppid, uid, cwd, cmdline] of processes matching pattern (read from /proc: no procps here)."""
+    encoded = base64.b64encode(PROCESSES.encode()).decode()
+    out = host.run(f"echo {encoded} | base64 -d > /tmp/processes.py && python3 /tmp/processes.py {pattern!r}")
+    assert out.rc == 0, out.stderr
+    return [p for p in json.loads(out.stdout) if "processes.py" not in p[4]]
+
+
+def test_home_page_over_https(site):
+    page = site.get("/")
+    assert page.status_code == 200
+    assert "<title>" in page.text and "Flasky" in page.text
+
+
+def test_certificate_from_the_configured_issuer(host, site, settings):
+    issuer = host.run(f"openssl s_client -connect 127.0.0.1:443 -servername {site.name} </dev/null 2>/dev/null"
+                      " | openssl x509 -noout -issuer").stdout
+    expected = "Pebble Intermediate CA" if settings["tls_mode"] == "acme" else "flasky.deploy local CA"
+    assert expected in issuer, issuer
+
+
+def test_http_redirects_to_https(site):
+    answer = site.plain_get("/auth/login?next=%2F")
+    assert answer.status_code == 301
+    assert answer.headers["Location"] == f"https://{site.name}/auth/login?next=%2F"
+
+
+def test_security_headers(site):
+    headers = site.get("/").headers
+    hsts = dict(re.findall(r"(max-age)=(\d+)", headers["Strict-Transport-Security"]))
+    assert int(hsts["max-age"]) >= 63072000
+    csp = headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"]
+    assert "Server" not in headers or headers["Server"] == "nginx"  # no version
+
+
+def test_tls_protocols_and_certificate(host, site):
+    # TLS 1.0 and 1.1 are refused, 1.2 and 1.3 accepted (checked from inside with openssl).
+    for proto, ok in (("-tls1_1", False), ("-tls1_2", True), ("-tls1_3", True)):
+        out = host.run(f"openssl s_client -connect 127.0.0.1:443 -servername {site.name} {proto} </dev/null")
+        assert (out.rc == 0 and "BEGIN CERTIFICATE" in out.stdout) is ok, (proto, out.stdout[-400:])
+
+
+def test_static_file_served_by_nginx_with_cache_headers(host, site):
+    answer = site.get("/static/style.css")
+    assert answer.status_code == 200
+    assert "text/css" in answer.headers["Content-Type"]
+    assert int(re.search(r"max-age=(\d+)", answer.headers["Cache-Control"]).group(1)) >= 31536000
+    assert re.fullmatch(r'(W/)?"[0-9a-f]+-[0-9a-f]+"', answer.headers["ETag"])  # nginx's ETag form
+    # gunicorn never saw it: its access log (supervisor's program log) has no /static/ line.
+    assert "/static/style.css" not in host.file(f"/var/log/supervisor/{APP}.log").content_string
+
+
+def test_healthz_carries_the_release(host, site):
+    answer = site.get("/healthz")
+    assert answer.status_code == 200, answer.text
+    release = host.file(f"/srv/{APP}/current/.release").content_string.strip()
+    assert answer.json()["release"] == release
+    assert answer.headers["Cache-Control"].startswith("no-store")
+
+
+def test_register_through_the_web_form(host, site):
+    form = site.get("/auth/register")
+    assert form.status_code == 200
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text) or \
+        re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', form.text)
+    assert token, form.text[:500]
+    name = "u" + uuid.uuid4().hex[:10]
+    answer = site.post("/auth/register", data={
+        "csrf_token": token.group(1), "email": f"{name}@example.org", "username": name,
+        "password": "correct horse battery", "password2": "correct horse battery"},
+        cookies=form.cookies, headers={"Referer": f"https://{site.name}/auth/register"})
+    assert answer.status_code == 302, answer.text[:1000]
+    assert db_query(host, f"SELECT count(*) FROM users WHERE username = '{name}'") == "1"
+
+
+def test_processes_run_as_intended_users(host):
+    app_uid = host.user(APP).uid
+    supervisord = processes(host, r"supervisord")
+    assert supervisord and all(p[2] == 0 for p in supervisord)
+    gunicorn = processes(host, r"bin/gunicorn ")
+    assert len(gunicorn) >= 2, gunicorn  # master + workers
+    assert all(p[2] == app_uid for p in gunicorn), gunicorn
+
+
+def test_env_file_is_private(host):
+    env = host.file(f"/srv/{APP}/shared/.env")
+    assert env.user == APP and env.mode == 0o600
+    assert "SECRET_KEY=" in env.content_string
+
+
+def test_secrets_not_in_logs(host):
+    logs = host.run("cat /var/log/supervisor/*.log /var/log/nginx/*.log 2>/dev/null").stdout
+    assert not any(secret in logs for secret in SECRETS)
+
+
+def test_new_release_served_after_restart(host, site):
+    """side_effect deployed `molecule-second`: the new code serves, the old release is kept."""
+    assert host.file(f"/srv/{APP}/current").linked_to == f"/srv/{APP}/releases/molecule-second"
+    assert site.get("/healthz").json()["release"] == "molecule-second"
+    releases = host.run(f"ls /srv/{APP}/releases").stdout.split()
+    assert "molecule-second" in releases and len(releases) == 2, releases
+    # Every gunicorn process (master and workers) runs the new release's interpreter (the
+    # shebang of venv/bin/gunicorn, resolved through `current` at start).
+    gunicorn = processes(host, r"bin/gunicorn ")
+    assert len(gunicorn) >= 2
+    for pid, _, _, _, cmd in gunicorn:
+        assert cmd.startswith(f"/srv/{APP}/releases/molecule-second/venv/bin/python"), (pid, cmd)
+
+
+def test_gunicorn_master_killed_recovers_within_10s(host, site):
+    master = host.run(f"supervisorctl pid {APP}").stdout.strip()
+    assert master.isdigit()
+    assert host.run(f"kill -9 {master}").rc == 0
+    deadline = time.monotonic() + 10
+    while True:  # back = a NEW master is running and the site answers 200
+        new = host.run(f"supervisorctl pid {APP}").stdout.strip()
+        try:
+            if new.isdigit() and new not in ("0", master) and site.get("/").status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, "site not back within 10 s"
+        time.sleep(0.25)
