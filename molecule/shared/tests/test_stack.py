@@ -208,6 +208,21 @@ def test_env_file_is_private(host):
     assert "SECRET_KEY=" in env.content_string
 
 
+def test_secrets_not_in_the_ansible_output():
+    """Playbook runs only: the log also holds testinfra's `ansible-inventory --list`, which
+    prints this scenario's inventory, where the test secrets are plain values."""
+    log = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ansible.log"
+    entries, pid = {}, None
+    for line in log.read_text().splitlines():
+        match = re.match(r"\d{4}-\d\d-\d\d [\d:,]+ p=(\d+) ", line)
+        pid = match.group(1) if match else pid
+        entries.setdefault(pid, []).append(line)
+    playbook_runs = ["\n".join(lines) for lines in entries.values() if any("TASK [" in line for line in lines)]
+    assert len(playbook_runs) >= 3  # converge, idempotence, side effect
+    assert any("flasky.deploy.flask_app : Write shared/.env" in run for run in playbook_runs)
+    assert not [secret for secret in SECRETS for run in playbook_runs if secret in run]
+
+
 def test_secrets_not_in_logs(host):
     logs = host.run("cat /var/log/supervisor/*.log /var/log/nginx/*.log 2>/dev/null").stdout
     assert not any(secret in logs for secret in SECRETS)
