@@ -142,6 +142,27 @@ def test_http_redirects_to_https(site):
     assert answer.headers["Location"] == f"https://{site.name}/auth/login?next=%2F"
 
 
+def test_acme_challenge_path_is_not_redirected(site):
+    answer = site.plain_get("/.well-known/acme-challenge/no-such-token")
+    assert answer.status_code == 404
+
+
+def test_maintenance_switch(host, site):
+    """The flag file the role's nginx_maintenance writes: 503 page, health and static still up."""
+    flag = f"/var/lib/nginx/{APP}-maintenance.on"
+    assert host.run(f"touch {flag}").rc == 0
+    try:
+        page = site.get("/")
+        assert page.status_code == 503
+        assert "Down for maintenance" in page.text and page.headers["Retry-After"]
+        assert "max-age=63072000" in page.headers["Strict-Transport-Security"]
+        assert site.get("/healthz").status_code == 200
+        assert site.get("/static/style.css").status_code == 200
+    finally:
+        host.run(f"rm -f {flag}")
+    assert site.get("/").status_code == 200
+
+
 def test_security_headers(site):
     headers = site.get("/").headers
     hsts = dict(re.findall(r"(max-age)=(\d+)", headers["Strict-Transport-Security"]))

@@ -1,0 +1,167 @@
+"""What the edge roles promise, checked with real peers: mail delivered through the relay,
+log lines received (also after a log-host outage), only intended ports reachable, sshd
+hardened, and a Lynis hardening index above the plain image's."""
+
+import re
+import time
+import uuid
+
+import pytest
+import testinfra
+
+testinfra_hosts = ["ansible://edge_hosts"]
+
+
+@pytest.fixture(scope="module")
+def relay(request):
+    return testinfra.get_host("ansible://edge-relay", ansible_inventory=request.config.option.ansible_inventory)
+
+
+@pytest.fixture(scope="module")
+def plain(request):
+    return testinfra.get_host("ansible://edge-plain", ansible_inventory=request.config.option.ansible_inventory)
+
+
+def wait_for(check, timeout=60, step=1.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(step)
+
+
+def hostname(host):
+    return host.run("hostname").stdout.strip()
+
+
+# --- postfix -------------------------------------------------------------------------------
+
+def test_postfix_listens_on_loopback_only(host):
+    listening = [line.split()[3] for line in host.run("ss -ltnH").stdout.splitlines() if line.strip()]
+    smtp = [a for a in listening if a.endswith(":25")]
+    assert smtp and all(a.startswith(("127.0.0.1:", "[::1]:")) for a in smtp), listening
+
+
+def test_relay_credentials_are_private(host):
+    for path in ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db"):
+        f = host.file(path)
+        assert f.exists and f.user == "root" and f.mode == 0o600, path
+
+
+def test_mail_like_the_app_sends_it_is_delivered_through_the_relay(host, relay):
+    subject = f"molecule {uuid.uuid4().hex}"
+    script = ("import smtplib; from email.message import EmailMessage; m = EmailMessage(); "
+              f"m['From'] = 'flasky@{hostname(host)}'; m['To'] = 'inbox@relay.test'; m['Subject'] = '{subject}'; "
+              "m.set_content('hello'); s = smtplib.SMTP('localhost', 25); s.send_message(m); s.quit()")
+    assert host.run(f'python3 -c "{script}"').rc == 0
+    found = wait_for(lambda: relay.run(f"grep -rl '{subject}' /home/inbox/Maildir/new").stdout.strip())
+    assert found, host.run("journalctl -u postfix@- --no-pager -n 30").stdout
+    mail = relay.file(found.splitlines()[0]).content_string
+    # It came over TLS with SASL authentication on submission.
+    assert re.search(r"with ESMTPS?A", mail), mail[:800]
+
+
+def test_root_mail_goes_to_the_alias(host, relay):
+    subject = f"root {uuid.uuid4().hex}"
+    assert host.run(f"printf 'Subject: {subject}\\n\\nfor root\\n' | /usr/sbin/sendmail root").rc == 0
+    assert wait_for(lambda: relay.run(f"grep -rl '{subject}' /home/inbox/Maildir/new").stdout.strip())
+
+
+# --- syslog --------------------------------------------------------------------------------
+
+def test_app_log_line_reaches_the_app_file_and_the_log_host(host, relay):
+    line = f"app-line-{uuid.uuid4().hex}"
+    assert host.run(f"logger -t flasky {line}").rc == 0
+    assert wait_for(lambda: line in host.file("/var/log/flasky/app.log").content_string, 10)
+    remote = f"/var/log/remote/{hostname(host)}/flasky.log"
+    assert wait_for(lambda: relay.file(remote).exists and line in relay.file(remote).content_string, 30)
+
+
+def test_lines_written_during_a_log_host_outage_arrive_after_it(host, relay):
+    marker = uuid.uuid4().hex[:8]
+    lines = [f"outage-{marker}-{i}" for i in range(10)]
+    assert relay.run("systemctl stop rsyslog").rc == 0
+    try:
+        for line in lines:
+            host.run(f"logger -t flasky {line}")
+            time.sleep(0.2)
+        time.sleep(3)
+    finally:
+        assert relay.run("systemctl start rsyslog").rc == 0
+    remote = f"/var/log/remote/{hostname(host)}/flasky.log"
+    arrived = wait_for(lambda: all(line in relay.file(remote).content_string for line in lines), 60)
+    missing = [line for line in lines if line not in relay.file(remote).content_string]
+    assert arrived and not missing, missing
+
+
+def test_rotation_policies(host):
+    assert "/var/log/flasky/*.log" in host.file("/etc/logrotate.d/flasky").content_string
+    assert host.run("logrotate --debug /etc/logrotate.d/flasky").rc == 0
+
+
+# --- firewall ------------------------------------------------------------------------------
+
+def test_only_intended_ports_are_reachable_from_the_relay(host, relay):
+    target = hostname(host)
+    out = relay.run(f"nmap -Pn -n -p 22,25,443,5432,8000,9999 {target}")
+    assert out.rc == 0, out.stderr
+    states = dict(re.findall(r"^(\d+)/tcp\s+(\S+)", out.stdout, re.M))
+    print(f"\nnmap from edge-relay to {target}: {states}")
+    assert states == {
+        "22": "open",        # sshd, rate limited
+        "25": "filtered",    # send-only MTA: loopback only, and dropped
+        "443": "closed",     # allowed for everyone (nothing listens in this scenario)
+        "5432": "closed",    # allowed from the relay's group
+        "8000": "filtered",  # allowed only from edge_hosts, not from the relay
+        "9999": "filtered",  # default deny
+    }, out.stdout
+
+
+def test_ruleset_is_in_place_and_persistent(host):
+    assert host.run("nft list table inet flasky_firewall").rc == 0
+    assert host.service("nftables").is_enabled
+
+
+# --- hardening -----------------------------------------------------------------------------
+
+def test_sshd_effective_settings(host):
+    effective = dict(line.split(" ", 1) for line in host.run("sshd -T").stdout.splitlines() if " " in line)
+    assert effective["passwordauthentication"] == "no"
+    assert effective["kbdinteractiveauthentication"] == "no"
+    assert effective["permitrootlogin"] in ("without-password", "prohibit-password")
+    assert effective["maxauthtries"] == "3"
+    assert "curve25519-sha256" in effective["kexalgorithms"]
+    assert not re.search(r"cbc|sha1\b|diffie-hellman-group1|group14-sha1", effective["ciphers"] + effective["macs"]
+                         + effective["kexalgorithms"])
+
+
+def test_fail2ban_watches_sshd_on_its_port(host):
+    out = host.run("fail2ban-client get sshd action nftables-multiport port")
+    assert out.rc == 0 and "22" in out.stdout, out.stdout + out.stderr
+
+
+def test_unattended_upgrades_security_only(host):
+    dump = host.run("apt-config dump").stdout
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in dump
+    origins = re.findall(r'Unattended-Upgrade::Origins-Pattern:: "([^"]+)"', dump)
+    assert origins and all("security" in o.lower() for o in origins), origins
+
+
+def test_sysctl_hardening_file(host):
+    content = host.file("/etc/sysctl.d/60-hardening.conf").content_string
+    assert "net.ipv4.conf.all.accept_redirects = 0" in content and "net.ipv4.tcp_syncookies = 1" in content
+
+
+def lynis_index(target):
+    out = target.run("lynis audit system --quick --no-colors --no-log 2>/dev/null")
+    match = re.search(r"Hardening index : (\d+)", out.stdout)
+    assert match, out.stdout[-1500:]
+    return int(match.group(1))
+
+
+def test_lynis_hardening_index_rises(host, plain):
+    hardened, baseline = lynis_index(host), lynis_index(plain)
+    print(f"\nLynis hardening index: {hostname(host)} (hardened) {hardened}, edge-plain (same image, "
+          f"untouched) {baseline}")
+    assert hardened > baseline
