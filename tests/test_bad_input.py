@@ -68,6 +68,8 @@ def test_bad_input_fails_early_naming_the_variable(results, case):
     # task that changes something) for what a spec cannot express (formats, ranges).
     assert "Validating arguments" in name or name.split(" : ")[-1].startswith("Check "), \
         f"{case}: failed late, in task {name!r}"
-    assert CASES[case]["expect"] in res.get("msg", ""), res.get("msg")
+    # A looped check fails with "One or more items failed": the reasons are in its items.
+    messages = res.get("msg", "") + " ".join(item.get("msg", "") for item in res.get("results", []))
+    assert CASES[case]["expect"] in messages, messages
     changed = [n for n, r in events if r.get("changed")]
     assert not changed, f"{case}: tasks changed something before failing: {changed}"

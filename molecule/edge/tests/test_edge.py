@@ -75,7 +75,7 @@ def test_app_log_line_reaches_the_app_file_and_the_log_host(host, relay):
     assert host.run(f"logger -t flasky {line}").rc == 0
     assert wait_for(lambda: line in host.file("/var/log/flasky/app.log").content_string, 10)
     remote = f"/var/log/remote/{hostname(host)}/flasky.log"
-    assert wait_for(lambda: relay.file(remote).exists and line in relay.file(remote).content_string, 30)
+    assert wait_for(lambda: relay.file(remote).exists and line in relay.file(remote).content_string, 90)
 
 
 def test_lines_written_during_a_log_host_outage_arrive_after_it(host, relay):
@@ -90,7 +90,7 @@ def test_lines_written_during_a_log_host_outage_arrive_after_it(host, relay):
     finally:
         assert relay.run("systemctl start rsyslog").rc == 0
     remote = f"/var/log/remote/{hostname(host)}/flasky.log"
-    arrived = wait_for(lambda: all(line in relay.file(remote).content_string for line in lines), 60)
+    arrived = wait_for(lambda: all(line in relay.file(remote).content_string for line in lines), 90)
     missing = [line for line in lines if line not in relay.file(remote).content_string]
     assert arrived and not missing, missing
 
@@ -132,13 +132,16 @@ def test_sshd_effective_settings(host):
     assert effective["permitrootlogin"] in ("without-password", "prohibit-password")
     assert effective["maxauthtries"] == "3"
     assert "curve25519-sha256" in effective["kexalgorithms"]
-    assert not re.search(r"cbc|sha1\b|diffie-hellman-group1|group14-sha1", effective["ciphers"] + effective["macs"]
-                         + effective["kexalgorithms"])
+    offered = ",".join(effective[k] for k in ("ciphers", "macs", "kexalgorithms")).split(",")
+    weak = [a for a in offered if re.search(r"cbc|-sha1$|hmac-sha1|umac-64|md5|diffie-hellman-group(1|14)-", a)]
+    assert not weak, weak
 
 
 def test_fail2ban_watches_sshd_on_its_port(host):
-    out = host.run("fail2ban-client get sshd action nftables-multiport port")
-    assert out.rc == 0 and "22" in out.stdout, out.stdout + out.stderr
+    assert host.run("fail2ban-client status sshd").rc == 0
+    # The jail's ban action (started on the first ban) is set up for the sshd port.
+    dump = host.run("fail2ban-client -d").stdout
+    assert re.search(r"\['multi-set', 'sshd', 'action', 'nftables[^']*',.*\['port', '22'\]", dump), dump[-500:]
 
 
 def test_unattended_upgrades_security_only(host):
