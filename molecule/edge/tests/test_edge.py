@@ -58,8 +58,10 @@ def test_mail_like_the_app_sends_it_is_delivered_through_the_relay(host, relay):
     found = wait_for(lambda: relay.run(f"grep -rl '{subject}' /home/inbox/Maildir/new").stdout.strip())
     assert found, host.run("journalctl -u postfix@- --no-pager -n 30").stdout
     mail = relay.file(found.splitlines()[0]).content_string
-    # It came over TLS with SASL authentication on submission.
+    # It came over TLS with SASL authentication on submission, from this host's myhostname.
     assert re.search(r"with ESMTPS?A", mail), mail[:800]
+    myhostname = host.run("postconf -h myhostname").stdout.strip()
+    assert "." in myhostname and f"from {myhostname} (" in mail, mail[:800]
 
 
 def test_root_mail_goes_to_the_alias(host, relay):
@@ -102,14 +104,20 @@ def test_rotation_policies(host):
 
 # --- firewall ------------------------------------------------------------------------------
 
+def ssh_port(host):
+    return int(host.ansible.get_variables().get("hardening_ssh_port", 22))
+
+
 def test_only_intended_ports_are_reachable_from_the_relay(host, relay):
-    target = hostname(host)
-    out = relay.run(f"nmap -Pn -n -p 22,25,443,5432,8000,9999 {target}")
+    target, ssh = hostname(host), ssh_port(host)
+    other_ssh = 2222 if ssh == 22 else 22
+    out = relay.run(f"nmap -Pn -n -p {ssh},{other_ssh},25,443,5432,8000,9999 {target}")
     assert out.rc == 0, out.stderr
     states = dict(re.findall(r"^(\d+)/tcp\s+(\S+)", out.stdout, re.M))
     print(f"\nnmap from edge-relay to {target}: {states}")
     assert states == {
-        "22": "open",        # sshd, rate limited
+        str(ssh): "open",    # sshd on its (custom) port, rate limited
+        str(other_ssh): "filtered",
         "25": "filtered",    # send-only MTA: loopback only, and dropped
         "443": "closed",     # allowed for everyone (nothing listens in this scenario)
         "5432": "closed",    # allowed from the relay's group
@@ -131,6 +139,7 @@ def test_sshd_effective_settings(host):
     assert effective["kbdinteractiveauthentication"] == "no"
     assert effective["permitrootlogin"] in ("without-password", "prohibit-password")
     assert effective["maxauthtries"] == "3"
+    assert effective["port"] == str(ssh_port(host))
     assert "curve25519-sha256" in effective["kexalgorithms"]
     offered = ",".join(effective[k] for k in ("ciphers", "macs", "kexalgorithms")).split(",")
     weak = [a for a in offered if re.search(r"cbc|-sha1$|hmac-sha1|umac-64|md5|diffie-hellman-group(1|14)-", a)]
@@ -141,7 +150,8 @@ def test_fail2ban_watches_sshd_on_its_port(host):
     assert host.run("fail2ban-client status sshd").rc == 0
     # The jail's ban action (started on the first ban) is set up for the sshd port.
     dump = host.run("fail2ban-client -d").stdout
-    assert re.search(r"\['multi-set', 'sshd', 'action', 'nftables[^']*',.*\['port', '22'\]", dump), dump[-500:]
+    port = ssh_port(host)
+    assert re.search(rf"\['multi-set', 'sshd', 'action', 'nftables[^']*',.*\['port', '{port}'\]", dump), dump[-500:]
 
 
 def test_unattended_upgrades_security_only(host):

@@ -223,6 +223,17 @@ def test_processes_run_as_intended_users(host):
     assert all(p[2] == app_uid for p in gunicorn), gunicorn
 
 
+def start_time(host, pid):
+    return int(host.file(f"/proc/{pid}/stat").content_string.rsplit(")", 1)[1].split()[19])
+
+
+def test_supervisord_survived_the_release_restart(host):
+    """The side effect restarted the app's program only: supervisord is older than gunicorn."""
+    supervisord = processes(host, r"bin/supervisord")[0][0]
+    master = int(host.run(f"supervisorctl pid {APP}").stdout.strip())
+    assert start_time(host, supervisord) < start_time(host, master)
+
+
 def test_env_file_is_private(host):
     env = host.file(f"/srv/{APP}/shared/.env")
     assert env.user == APP and env.mode == 0o600
