@@ -10,7 +10,7 @@ SCENARIOS ?= base postgresql mysql default mariadb-acme edge
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 ARTIFACT := flasky-deploy-$(VERSION).tar.gz
 
-.PHONY: setup test lint test-app test-unit build molecule changelog clean
+.PHONY: setup test lint test-app test-unit build molecule changelog clean lab lab-down
 
 setup:
 	bash scripts/setup.sh
@@ -42,6 +42,13 @@ molecule:
 	  molecule test -s $$s; \
 	  echo "=== scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
 	done
+
+# The local lab: Debian containers deployed over SSH with playbooks/site.yml (README "Try it").
+lab:
+	bash scripts/lab.sh up
+
+lab-down:
+	bash scripts/lab.sh down
 
 changelog:
 	antsibull-changelog release

@@ -30,10 +30,38 @@ def current_revisions(connection=None):
     return set(MigrationContext.configure(connection).get_current_heads())
 
 
+def unknown_revisions(current):
+    """Revisions the database is at that this release does not ship: a newer release migrated
+    it (expand/contract: this release must keep working on that schema)."""
+    scripts = script_directory()
+    unknown = set()
+    for rev in current:
+        try:
+            scripts.get_revision(rev)
+        except Exception:  # alembic raises ResolutionError / CommandError subclasses
+            unknown.add(rev)
+    return unknown
+
+
+def schema_state(current):
+    """"head", "ahead" (migrated by a newer release), "behind" (this release has pending
+    migrations) or "empty" (never migrated)."""
+    if not current:
+        return "empty"
+    if current == head_revisions():
+        return "head"
+    if unknown_revisions(current):
+        return "ahead"
+    return "behind"
+
+
 def pending_revisions():
-    """Revisions between the database's current state and head, oldest first."""
+    """Revisions between the database's current state and head, oldest first. None when the
+    database is ahead of this release: an older release never downgrades the schema."""
     scripts = script_directory()
     current = current_revisions()
+    if current and unknown_revisions(current):
+        return []
     pending = []
     for head in head_revisions():
         for rev in scripts.iterate_revisions(head, tuple(current) or "base"):

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import db
-from .dbstate import current_revisions, head_revisions
+from .dbstate import current_revisions, head_revisions, schema_state
 
 ops = Blueprint("ops", __name__)
 
@@ -23,7 +23,9 @@ def app_version():
 
 @ops.route("/healthz")
 def healthz():
-    """200 only when the database answers and its schema is at this release's head."""
+    """200 when the database answers and its schema is at this release's head, or ahead of it
+    (a newer release migrated it: expand/contract migrations keep older code working, which
+    rolling upgrades and rollbacks rely on). 503 when unreachable or behind (migrations pending)."""
     body = {"status": "ok", "release": current_app.config["FLASKY_RELEASE"], "version": app_version()}
     try:
         with db.engine.connect() as conn:
@@ -35,8 +37,9 @@ def healthz():
         return jsonify(body), 503, NO_STORE
     heads = head_revisions()
     body["database"] = "ok"
-    body["migrations"] = {"current": sorted(current), "head": sorted(heads)}
-    if current != heads:
+    state = schema_state(current)
+    body["migrations"] = {"current": sorted(current), "head": sorted(heads), "state": state}
+    if state not in ("head", "ahead"):
         body.update(status="error", database="migrations not at head")
         return jsonify(body), 503, NO_STORE
     return jsonify(body), 200, NO_STORE

@@ -108,3 +108,29 @@ def test_seed_creates_and_tops_up(deployed, runner, ctx):
     assert User.query.count() == 20 and Post.query.count() == 250
     # seeded users follow themselves like everybody else
     assert runner.invoke(args=["deploy", "--check"]).exit_code == 0
+
+
+def test_healthz_200_when_a_newer_release_migrated_the_database(app, runner):
+    """Expand/contract: during a rolling upgrade or after a rollback the database is at a
+    revision this release does not know; the release keeps serving and says so."""
+    assert runner.invoke(args=["deploy"]).exit_code == 0
+    with app.app_context():
+        db.session.execute(db.text("UPDATE alembic_version SET version_num = '0099_newer'"))
+        db.session.commit()
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 200, resp.json
+    assert resp.json["migrations"] == {"current": ["0099_newer"], "head": ["0005"], "state": "ahead"}
+    # an older release never tries to downgrade: deploy has nothing to do
+    again = runner.invoke(args=["deploy"])
+    assert again.exit_code == 0, again.output
+    assert again.output.strip().splitlines()[-1] == "changed=false"
+
+
+def test_healthz_503_when_migrations_are_pending(app, runner):
+    assert runner.invoke(args=["deploy"]).exit_code == 0
+    with app.app_context():
+        db.session.execute(db.text("UPDATE alembic_version SET version_num = '0004'"))
+        db.session.commit()
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503
+    assert resp.json["migrations"]["state"] == "behind"
