@@ -2,9 +2,10 @@
 """Constant HTTP(S) load that counts every failed request, for rolling upgrades and benchmarks.
 
     loadgen.py URL [--cafile CA] [--host-header NAME] [--connections 8] [--duration 0]
-               [--rate 0] [--out result.json]
+               [--rate 0] [--stop-file PATH] [--out result.json]
 
-Runs until --duration seconds pass, or until SIGTERM / SIGINT (duration 0), then prints (and
+Runs until --duration seconds pass, or until SIGTERM / SIGINT or --stop-file exists (duration
+0), then prints (and
 writes to --out) one JSON document: requests, failed (a status other than 2xx/3xx, or a socket
 error), latency percentiles, requests per second, and the failures themselves.
 
@@ -17,6 +18,7 @@ failure on a new connection, a timeout, or an error after the response began alw
 import argparse
 import http.client
 import json
+import os
 import signal
 import ssl
 import sys
@@ -116,6 +118,7 @@ def main(argv=None):
     ap.add_argument("--duration", type=float, default=0, help="seconds; 0 = until SIGTERM/SIGINT")
     ap.add_argument("--rate", type=float, default=0, help="requests per second in all; 0 = as fast as possible")
     ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("--stop-file", help="stop when this file exists")
     ap.add_argument("--out", help="also write the JSON result here")
     args = ap.parse_args(argv)
 
@@ -136,6 +139,8 @@ def main(argv=None):
     else:
         while not stop.is_set():
             stop.wait(0.2)
+            if args.stop_file and os.path.exists(args.stop_file):
+                stop.set()
     for w in workers:
         w.join(timeout=args.timeout + 1)
     elapsed = time.monotonic() - started

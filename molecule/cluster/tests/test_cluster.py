@@ -1,0 +1,215 @@
+"""The multi-host site as its users and operators see it: one HTTPS entry point spreading the
+load over two app hosts, a database only the app hosts reach, mail through the relay, logs on
+the log host, and the release lifecycle (upgrade, failed upgrade, rollback) under load.
+
+The controller reaches the site like a lab user: https://localhost:<published port>/, trusting
+only the lab's CA. Host checks run over SSH (testinfra's ansible backend, the lab inventory).
+"""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+import testinfra
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"].rsplit("/", 1)[0]
+EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+LIFECYCLE = EPHEMERAL / "lifecycle"
+PREFIX = os.environ.get("FLASKY_LAB_PREFIX", "flasky-lab")
+OFFSET = int(os.environ.get("FLASKY_LAB_PORT_OFFSET", "0"))
+STATE = pathlib.Path.home() / ".local/share/flasky-deploy" / PREFIX
+URL = f"https://localhost:{8443 + OFFSET}"
+CA = str(STATE / "ca" / "ca.crt")
+APP_HOSTS = ("app1", "app2")
+SECRETS = ("lab-secret-key-not-for-production", "lab-db-password-not-for-production", "lab-relay-password")
+
+testinfra_hosts = ["ansible://web"]  # one run of the module; the tests pick their hosts
+
+
+def node(name):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}", sudo=True)
+
+
+def get(path, **kw):
+    # verify per request: REQUESTS_CA_BUNDLE in the environment would override a session's
+    return requests.get(URL + path, verify=CA, timeout=15, allow_redirects=False, **kw)
+
+
+def can_connect(src, address, port):
+    """True when a TCP connection from host `src` to address:port is accepted within 3 s."""
+    out = src.run(f"python3 -c \"import socket; socket.create_connection(('{address}', {port}), 3)\"")
+    return out.rc == 0
+
+
+def address_of(name):
+    return node(name).interface("eth0").addresses[0]
+
+
+def mail_catcher(command):
+    return subprocess.run(["docker", "exec", f"{PREFIX}-mail", "sh", "-c", command],
+                          capture_output=True, text=True, check=False)
+
+
+def wait_for(check, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(1)
+    return check()
+
+
+def lifecycle(name):
+    return json.loads((LIFECYCLE / name).read_text())
+
+
+# --- the site ---------------------------------------------------------------------------------
+
+def test_https_home_page_through_the_load_balancer():
+    answer = get("/")
+    assert answer.status_code == 200
+    assert "Flasky" in answer.text
+    assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_http_redirects_to_https_on_the_published_port():
+    answer = requests.get(f"http://localhost:{8080 + OFFSET}/auth/login", timeout=10, allow_redirects=False)
+    assert answer.status_code == 301
+    assert answer.headers["Location"].startswith("https://localhost")
+
+
+def test_both_app_hosts_serve_requests():
+    marker = uuid.uuid4().hex
+    for _ in range(20):
+        assert get(f"/?probe={marker}").status_code == 200
+    for name in APP_HOSTS:
+        log = node(name).run(f"grep -c 'probe={marker}' /var/log/supervisor/flasky.log")
+        assert int(log.stdout.strip() or 0) >= 3, f"{name} served {log.stdout.strip()} of 20 probes"
+
+
+def test_gunicorn_listens_on_the_private_address_only_for_the_web_host():
+    web = node("web")
+    log = node("log")
+    for name in APP_HOSTS:
+        address = address_of(name)
+        assert can_connect(web, address, 8000), f"web cannot reach gunicorn on {name}"
+        assert not can_connect(log, address, 8000), f"the log host reaches gunicorn on {name}"
+
+
+def test_database_reachable_only_from_app_hosts():
+    db = address_of("db")
+    for name in APP_HOSTS:
+        assert can_connect(node(name), db, 5432), f"{name} cannot reach PostgreSQL"
+    for name in ("web", "log"):
+        assert not can_connect(node(name), db, 5432), f"{name} reaches PostgreSQL"
+
+
+def test_database_users_only_from_app_hosts_in_pg_hba():
+    hba = node("db").run("cat /etc/postgresql/*/main/pg_hba.conf").stdout
+    for name in APP_HOSTS:
+        assert address_of(name) in hba
+    assert address_of("web") not in hba
+
+
+def test_mail_from_the_app_reaches_the_relay_over_submission():
+    # The side effect registered users; each got a confirmation mail through the local Postfix,
+    # relayed with TLS + SASL to the lab's mail catcher.
+    found = wait_for(lambda: mail_catcher("grep -l 'To: before_upgrade@mail.lab.example.org' /home/inbox/Maildir/new/*").stdout.strip())
+    assert found, mail_catcher("ls -l /home/inbox/Maildir/new; tail -20 /var/log/mail.log").stdout
+    message = mail_catcher(f"cat {found.splitlines()[0]}").stdout
+    assert "Confirm Your Account" in message
+    assert re.search(r"with ESMTPSA", message), message[:1500]
+
+
+def test_app_host_logs_arrive_on_the_log_host():
+    marker = f"cluster-probe-{uuid.uuid4().hex}"
+    node("app2").run(f"logger -t flasky {marker}")
+    log = node("log")
+    assert wait_for(lambda: log.run(f"grep -rl {marker} /var/log/remote/app2/").stdout.strip()), \
+        log.run("ls -R /var/log/remote").stdout
+    # and the app's own lines (gunicorn's access log goes to supervisor; the app logs to syslog)
+    assert log.file("/var/log/remote/app1").is_directory
+
+
+def test_ssh_still_lets_the_deployer_in_with_a_key_only():
+    for name in ("web", "app1", "db"):
+        config = node(name).run("sshd -T").stdout
+        assert "passwordauthentication no" in config
+        assert "pubkeyauthentication yes" in config
+
+
+def test_no_secret_in_the_playbook_logs():
+    logs = [EPHEMERAL / "ansible.log"] + sorted(LIFECYCLE.glob("*.log"))
+    for path in logs:
+        text = path.read_text(errors="replace")
+        for secret in SECRETS:
+            assert secret not in text, f"{secret} in {path}"
+
+
+# --- the release lifecycle (side effect) ----------------------------------------------------
+
+def test_upgrade_under_load_fails_no_request():
+    assert (LIFECYCLE / "upgrade-1.1.0.rc").read_text().strip() == "0", \
+        (LIFECYCLE / "upgrade-1.1.0.log").read_text()[-3000:]
+    load = lifecycle("upgrade-1.1.0.load.json")
+    assert load["requests"] >= 5000, load
+    assert load["failed"] == 0, load["failures"]
+
+
+def test_upgrade_serves_the_new_release_everywhere_at_the_new_head():
+    releases = {lifecycle(f"upgrade-1.1.0-{name}.json")["release"] for name in APP_HOSTS}
+    assert len(releases) == 1 and releases.pop().startswith("1.1.0-")
+    for name in APP_HOSTS:
+        health = lifecycle(f"upgrade-1.1.0-{name}.json")
+        assert health["migrations"]["current"] == ["0006"], health
+        assert health["migrations"]["state"] == "head"
+
+
+def test_upgrade_took_a_labelled_verified_backup_first():
+    log = (LIFECYCLE / "upgrade-1.1.0.log").read_text()
+    match = re.search(r"Backup before the migration: (\S+-from-1\.0\.0-\w+-to-1\.1\.0-\w+\.dump)", log)
+    assert match, log[-3000:]
+    assert node("db").file(match.group(1)).exists
+
+
+def test_failing_release_is_rolled_back_without_failed_requests():
+    assert (LIFECYCLE / "upgrade-1.2.0.rc").read_text().strip() != "0"
+    log = (LIFECYCLE / "upgrade-1.2.0.log").read_text()
+    assert re.search(r"Release 1\.2\.0-\w+ failed its health gate on app1", log), log[-3000:]
+    assert re.search(r"switched back to 1\.1\.0-\w+", log)
+    assert re.search(r"Rollout of 1\.2\.0-\w+ stopped on app1", log)
+    load = lifecycle("upgrade-1.2.0.load.json")
+    assert load["failed"] == 0, load["failures"]
+    for name in APP_HOSTS:
+        assert lifecycle(f"upgrade-1.2.0-{name}.json")["release"].startswith("1.1.0-")
+
+
+def test_rollback_returns_to_the_previous_release_and_reports_the_database():
+    assert (LIFECYCLE / "rollback.rc").read_text().strip() == "0", (LIFECYCLE / "rollback.log").read_text()[-3000:]
+    log = (LIFECYCLE / "rollback.log").read_text()
+    assert re.search(r"Returning to 1\.0\.0-\w+ \(serving 1\.1\.0-\w+\)", log), log[-3000:]
+    assert "Database at migration 0006" in log and "expects 0005" in log
+    assert re.search(r"Matching dump: \S+-from-1\.0\.0-\w+-to-1\.1\.0-\w+\.dump \(not restored", log)
+    load = lifecycle("rollback.load.json")
+    assert load["failed"] == 0, load["failures"]
+    for name in APP_HOSTS:
+        health = lifecycle(f"rollback-{name}.json")
+        assert health["release"].startswith("1.0.0-")
+        assert health["migrations"] == {"current": ["0006"], "head": ["0005"], "state": "ahead"}
+
+
+def test_data_written_before_and_after_is_intact():
+    users = node("db").run(
+        "sudo -u postgres psql -At -d flasky -c \"SELECT username FROM users "
+        "WHERE username IN ('before_upgrade', 'after_upgrade', 'after_rollback') ORDER BY id\"")
+    assert users.stdout.split() == ["before_upgrade", "after_upgrade", "after_rollback"], users.stderr
+    # the table of the expand-only migration is still there after the rollback
+    table = node("db").run("sudo -u postgres psql -At -d flasky -c \"SELECT to_regclass('announcements')\"")
+    assert table.stdout.strip() == "announcements"
