@@ -6,7 +6,7 @@ VENV ?= $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 # Scenarios in the order CI runs them (one at a time: this machine has two cores).
-SCENARIOS ?= base postgresql mysql default mariadb-acme edge
+SCENARIOS ?= base postgresql mysql default mariadb-acme edge cluster
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 ARTIFACT := flasky-deploy-$(VERSION).tar.gz
 
