@@ -10,7 +10,7 @@ SCENARIOS ?= base postgresql mysql default mariadb-acme edge cluster
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 ARTIFACT := flasky-deploy-$(VERSION).tar.gz
 
-.PHONY: setup test lint test-app test-unit build molecule changelog clean lab lab-down
+.PHONY: setup test lint test-app test-unit build molecule changelog clean lab lab-down bench
 
 setup:
 	bash scripts/setup.sh
@@ -49,6 +49,11 @@ lab:
 
 lab-down:
 	bash scripts/lab.sh down
+
+# Benchmarks (not part of `make test`): converge, serving, upgrade, fleet; about 40 minutes.
+bench:
+	python -m pip install -q -r benchmarks/requirements.txt
+	python benchmarks/run.py
 
 changelog:
 	antsibull-changelog release

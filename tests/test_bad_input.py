@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -35,7 +36,7 @@ def results(tmp_path_factory):
     work = tmp_path_factory.mktemp("bad_input")
     hosts = {}
     for name, case in CASES.items():
-        hostvars = {"ansible_connection": "local", "ansible_python_interpreter": "auto_silent",
+        hostvars = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                     "case_role": case["role"]}
         hostvars.update(case["vars"])
         hosts[name] = hostvars
