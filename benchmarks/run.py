@@ -184,7 +184,7 @@ def parse_wrk(text):
 
 def bench_serving(results, lab):
     host = "bench"
-    lab.sh(host, "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null")
+    lab.sh(host, "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl >/dev/null")
     app = "cd /srv/flasky/current && runuser -u flasky -- venv/bin/flask --app flasky.wsgi"
     log(lab.sh(host, f"{app} seed --users 1000 --posts 10000").strip())
     page = "/"
@@ -197,7 +197,7 @@ def bench_serving(results, lab):
     try:
         out["flask_dev_server"] = parse_wrk(lab.sh(host, f"{WRK} http://127.0.0.1:5000{page}"))
     finally:
-        lab.sh(host, "pkill -f 'flask --app flasky.wsgi run' || true")
+        lab.sh(host, "pkill -f '[f]lask --app flasky.wsgi run' || true")
     out["page"] = page
     out["nginx_over_dev"] = round(out["nginx_gunicorn"]["rps"] / out["flask_dev_server"]["rps"], 1)
     out["static_over_page"] = round(out["static"]["rps"] / out["nginx_gunicorn"]["rps"], 1)
@@ -372,9 +372,13 @@ def main():
     WORK.mkdir(parents=True, exist_ok=True)
     lab = None
     try:
-        if "converge" in parts or "serving" in parts:
+        if "converge" in parts:
             lab = bench_converge(results)
             write_report(results)
+        elif "serving" in parts:  # its own single-host site, without the converge measurements
+            lab = Lab("converge", {"bench": ["webservers", "appservers", "dbservers"]}, offset=300)
+            lab.up()
+            lab.playbook("playbooks/site.yml", label="site")
         if "serving" in parts:
             bench_serving(results, lab)
             write_report(results)
