@@ -56,7 +56,7 @@ class Lab:
         if self.dir.exists():
             shutil.rmtree(self.dir)
         (self.dir / "group_vars").mkdir(parents=True)
-        (self.dir / "hosts.yml").write_text(json.dumps(inventory, indent=1))
+        (self.dir / "hosts.yml").write_text("---\n" + json.dumps(inventory, indent=1) + "\n")
         shutil.copy(LAB_VARS, self.dir / "group_vars" / "all.yml")
         self.env = {**os.environ, "FLASKY_LAB_PREFIX": self.prefix, "FLASKY_LAB_PORT_OFFSET": str(offset),
                     "FLASKY_APP_SOURCE": str(ROOT / "app_src"), "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
