@@ -41,6 +41,7 @@ need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 command -v rsync >/dev/null 2>&1 || need_pkgs+=(rsync)
+command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)  # the lab and `cluster` reach hosts over SSH
 "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing host packages: ${need_pkgs[*]}"
