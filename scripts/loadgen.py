@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Constant HTTP(S) load that counts every failed request, for rolling upgrades and benchmarks.
 
-    loadgen.py URL [--cafile CA] [--host-header NAME] [--connections 8] [--duration 0]
-               [--rate 0] [--stop-file PATH] [--out result.json]
+    loadgen.py URL [--cafile CA] [--host-header NAME] [--header 'NAME: VALUE' ...]
+               [--connections 8] [--duration 0] [--rate 0] [--stop-file PATH] [--out result.json]
+
+A `--header 'Cookie: x=1'` makes every request personal, so nginx's page cache
+(nginx_microcache_seconds) passes it to the app: the load then measures the app servers.
 
 Runs until --duration seconds pass, or until SIGTERM / SIGINT or --stop-file exists (duration
 0), then prints (and
@@ -35,6 +38,7 @@ class Worker(threading.Thread):
         self.scheme, self.host, self.port = u.scheme, u.hostname, u.port or (443 if u.scheme == "https" else 80)
         self.path = (u.path or "/") + (f"?{u.query}" if u.query else "")
         self.headers = {"Host": args.host_header or u.netloc, "User-Agent": "flasky-loadgen"}
+        self.headers.update(h.split(": ", 1) for h in args.header)
         self.conn = None
         self.latencies, self.failures, self.statuses = [], [], {}
         self.stale_retries = 0
@@ -114,6 +118,8 @@ def main(argv=None):
     ap.add_argument("--cafile", help="trust this CA (default: the system's)")
     ap.add_argument("--insecure", action="store_true", help="do not verify the certificate")
     ap.add_argument("--host-header", help="Host header (and TLS server name) to send")
+    ap.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                    help="send this header too (repeatable); e.g. a Cookie, so that a page cache is bypassed")
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--duration", type=float, default=0, help="seconds; 0 = until SIGTERM/SIGINT")
     ap.add_argument("--rate", type=float, default=0, help="requests per second in all; 0 = as fast as possible")

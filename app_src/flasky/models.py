@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 
 from flask import current_app
 from flask_login import AnonymousUserMixin, UserMixin
+from sqlalchemy.orm import column_property
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -243,3 +244,10 @@ class Comment(db.Model):
     disabled = db.Column(db.Boolean, default=False)
     author_id = db.Column(db.Integer, db.ForeignKey("users.id"))
     post_id = db.Column(db.Integer, db.ForeignKey("posts.id"))
+
+
+# The number of comments of a post, loaded in the same SELECT as the post (a correlated subquery):
+# a page of posts is one query, not one more per post.
+Post.comment_count = column_property(
+    db.select(db.func.count(Comment.id)).where(Comment.post_id == Post.id)
+    .correlate_except(Comment).scalar_subquery())

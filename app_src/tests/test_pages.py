@@ -63,3 +63,48 @@ def test_detector_catches_external_references():
     assert external_refs('<script src="https://cdn.example.com/x.js"></script>') == ["https://cdn.example.com/x.js"]
     assert external_refs('<link href="//fonts.example.com/f.css">') == ["//fonts.example.com/f.css"]
     assert external_refs('<a href="/local">x</a>') == []
+
+
+def test_a_page_of_posts_is_a_fixed_number_of_queries(deployed, runner):
+    """No query per post (author, comment count): the page costs the same with 20 posts as with 2."""
+    from sqlalchemy import event
+
+    def queries_for(path):
+        seen = []
+        with deployed.app_context():
+            engine = db.engine
+            listener = lambda *args: seen.append(args[2])  # noqa: E731 (statement)
+            event.listen(engine, "before_cursor_execute", listener)
+            try:
+                response = deployed.test_client().get(path)
+            finally:
+                event.remove(engine, "before_cursor_execute", listener)
+        assert response.status_code == 200
+        return response, seen
+
+    runner.invoke(args=["seed", "--users", "2", "--posts", "2"])
+    _, few = queries_for("/")
+    runner.invoke(args=["seed", "--users", "30", "--posts", "300"])
+    with deployed.app_context():
+        post = db.session.scalars(db.select(Post).order_by(Post.timestamp.desc(), Post.id.desc())).first()
+        db.session.add_all([Comment(body="one", post=post), Comment(body="two", post=post)])
+        db.session.commit()
+    response, many = queries_for("/")
+    assert len(many) == len(few) <= 3, many
+    assert response.text.count('class="post"') == deployed.config["FLASKY_POSTS_PER_PAGE"]
+    assert "2 Comments" in response.text
+
+
+def test_anonymous_reading_sets_no_cookie(deployed, runner):
+    """Pages a visitor only reads set no cookie: nginx may cache them, nobody is tracked."""
+    runner.invoke(args=["seed", "--users", "3", "--posts", "5"])
+    with deployed.app_context():
+        post = db.session.scalars(db.select(Post)).first()
+        author = post.author.username
+    deployed.config["WTF_CSRF_ENABLED"] = True  # as in production: forms make CSRF tokens
+    client = deployed.test_client()
+    for path in ("/", "/?page=2", f"/user/{author}", f"/post/{post.id}"):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert "Set-Cookie" not in answer.headers, (path, answer.headers["Set-Cookie"])
+    assert "Set-Cookie" in client.get("/auth/login").headers  # a form: its CSRF token needs a session

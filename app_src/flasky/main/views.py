@@ -12,23 +12,36 @@ def _page():
     return request.args.get("page", 1, type=int)
 
 
+def _action_form():
+    """The CSRF-protected form of the action buttons, for logged-in users only: building a form
+    makes a CSRF token, which sets a session cookie, and anonymous pages must set none (so that
+    they can be cached and nobody gets a cookie just for reading)."""
+    return ActionForm() if current_user.is_authenticated else None
+
+
+def _with_authors(query):
+    """Posts with their authors in the same SELECT (a page of posts is one query, not one per author)."""
+    return query.options(db.joinedload(Post.author))
+
+
 def _paginate(query, per_page_setting, page=None):
     return query.paginate(page=page or _page(), per_page=current_app.config[per_page_setting], error_out=False)
 
 
 @main.route("/", methods=["GET", "POST"])
 def index():
-    form = PostForm()
-    if current_user.can(Permission.WRITE) and form.validate_on_submit():
+    form = PostForm() if current_user.can(Permission.WRITE) else None
+    if form is not None and form.validate_on_submit():
         post = Post(body=form.body.data, author=current_user._get_current_object())
         db.session.add(post)
         db.session.commit()
         return redirect(url_for(".index"))
     show_followed = current_user.is_authenticated and bool(request.cookies.get("show_followed", ""))
     query = current_user.followed_posts if show_followed else Post.query
-    pagination = _paginate(query.order_by(Post.timestamp.desc(), Post.id.desc()), "FLASKY_POSTS_PER_PAGE")
+    pagination = _paginate(_with_authors(query).order_by(Post.timestamp.desc(), Post.id.desc()),
+                           "FLASKY_POSTS_PER_PAGE")
     return render_template("main/index.html", form=form, posts=pagination.items,
-                           show_followed=show_followed, pagination=pagination, action=ActionForm())
+                           show_followed=show_followed, pagination=pagination)
 
 
 @main.route("/user/<username>")
@@ -36,7 +49,7 @@ def user(username):
     user = User.query.filter_by(username=username).first_or_404()
     pagination = _paginate(user.posts.order_by(Post.timestamp.desc(), Post.id.desc()), "FLASKY_POSTS_PER_PAGE")
     return render_template("main/user.html", user=user, posts=pagination.items, pagination=pagination,
-                           action=ActionForm())
+                           action=_action_form())
 
 
 @main.route("/edit-profile", methods=["GET", "POST"])
@@ -88,8 +101,8 @@ def edit_profile_admin(id):
 @main.route("/post/<int:id>", methods=["GET", "POST"])
 def post(id):
     post = db.get_or_404(Post, id)
-    form = CommentForm()
-    if current_user.can(Permission.COMMENT) and form.validate_on_submit():
+    form = CommentForm() if current_user.can(Permission.COMMENT) else None
+    if form is not None and form.validate_on_submit():
         comment = Comment(body=form.body.data, post=post, author=current_user._get_current_object())
         db.session.add(comment)
         db.session.commit()
@@ -102,7 +115,7 @@ def post(id):
     pagination = _paginate(post.comments.order_by(Comment.timestamp.asc(), Comment.id.asc()),
                            "FLASKY_COMMENTS_PER_PAGE", page)
     return render_template("main/post.html", posts=[post], form=form, comments=pagination.items,
-                           pagination=pagination, action=ActionForm())
+                           pagination=pagination, action=_action_form())
 
 
 @main.route("/edit/<int:id>", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ with the site's name in SNI and Host, trusting only the CA the scenario names.
 """
 
 import base64
+import http.cookiejar
 import json
 import os
 import pathlib
@@ -42,7 +43,8 @@ class NamedHostAdapter(HTTPAdapter):
 def settings(host):
     variables = host.ansible.get_variables()
     return {"server_name": variables.get("deploy_server_name", "flasky.test"),
-            "tls_mode": variables.get("deploy_tls_mode", "selfsigned")}
+            "tls_mode": variables.get("deploy_tls_mode", "selfsigned"),
+            "microcache": int(variables.get("nginx_microcache_seconds", 0))}
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +67,8 @@ def site(host, settings, ca_file):
     address = host.interface("eth0").addresses[0]
     name = settings["server_name"]
     session = requests.Session()
+    # No cookie jar: each request carries only the cookies a test passes (like a new visitor).
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     session.mount("https://", NamedHostAdapter(name))
     verify = ca_file  # per request: REQUESTS_CA_BUNDLE would override session.verify
     session.headers["Host"] = name
@@ -135,6 +139,26 @@ def test_certificate_from_the_configured_issuer(host, site, settings):
                       " | openssl x509 -noout -issuer").stdout
     expected = "Pebble Intermediate CA" if settings["tls_mode"] == "acme" else "flasky.deploy local CA"
     assert expected in issuer, issuer
+
+
+def test_page_cache_serves_anonymous_pages_only(site, settings):
+    """nginx_microcache_seconds: anonymous GETs come from nginx's cache; requests with a cookie,
+    forms that set one and POSTs always reach the app. Off: no answer is cached."""
+    marker = uuid.uuid4().hex
+    first, second = site.get(f"/?c={marker}"), site.get(f"/?c={marker}")
+    personal = site.get(f"/?c={marker}", cookies={"session": "anything"})
+    form = site.get("/auth/login"), site.get("/auth/login")
+    if not settings["microcache"]:
+        assert "X-Cache-Status" not in second.headers
+        return
+    assert (first.headers["X-Cache-Status"], second.headers["X-Cache-Status"]) == ("MISS", "HIT")
+    assert second.text == first.text
+    assert second.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+    assert personal.headers["X-Cache-Status"] == "BYPASS"
+    # the login form sets a session cookie (its CSRF token): never stored, never shared
+    assert "Set-Cookie" in form[1].headers and form[1].headers["X-Cache-Status"] == "MISS"
+    assert re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form[0].text).group(1) != \
+        re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form[1].text).group(1)
 
 
 def test_http_redirects_to_https(site):
