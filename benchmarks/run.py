@@ -133,6 +133,10 @@ def bench_converge(results):
             settings[name] = {"on_seconds": rerun["seconds"], "off_seconds": run["seconds"],
                               "off_over_on": round(run["seconds"] / rerun["seconds"], 2), "changed_off": run["changed"]}
             log(f"rerun without {name}: {run['seconds']} s")
+        # Mitogen (optional, not adopted by default): fresh and rerun on a second bare host
+        mitogen = mitogen_env()
+        if mitogen:
+            settings["mitogen"] = bench_mitogen(build_dir, mitogen, fresh, rerun)
         # the wheelhouse built once on the controller (cached by source hash) vs built cold
         cold = WORK / "converge" / "build-cold"
         wheel = build_wheelhouse_times(build_dir, cold)
@@ -144,6 +148,33 @@ def bench_converge(results):
     except Exception:
         lab.down()
         raise
+
+
+def mitogen_env():
+    """The settings that run a playbook with Mitogen's strategy, or None if it is not installed."""
+    try:
+        import ansible_mitogen
+    except ImportError:
+        log("mitogen not installed: its comparison is skipped (pip install -r benchmarks/requirements.txt)")
+        return None
+    plugins = pathlib.Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def bench_mitogen(build_dir, mitogen, fresh, rerun):
+    """Fresh converge and rerun of a second bare host with Mitogen, against the default runs."""
+    lab = Lab("converge-mitogen", {"bench": ["webservers", "appservers", "dbservers"]}, offset=320)
+    try:
+        lab.up()
+        m_fresh = lab.playbook("playbooks/site.yml", "-e", f"flask_app_build_dir={build_dir}", env=mitogen, label="fresh")
+        m_rerun = lab.playbook("playbooks/site.yml", "-e", f"flask_app_build_dir={build_dir}", env=mitogen, label="rerun")
+    finally:
+        lab.down()
+    log(f"mitogen: fresh {m_fresh['seconds']} s, rerun {m_rerun['seconds']} s, changed {m_rerun['changed']}")
+    return {"fresh_seconds": m_fresh["seconds"], "rerun_seconds": m_rerun["seconds"], "rerun_changed": m_rerun["changed"],
+            "rerun_over_fresh": round(m_rerun["seconds"] / m_fresh["seconds"], 3),
+            "default_over_mitogen_fresh": round(fresh["seconds"] / m_fresh["seconds"], 2),
+            "default_over_mitogen_rerun": round(rerun["seconds"] / m_rerun["seconds"], 2)}
 
 
 def build_wheelhouse_times(cached_dir, cold_dir):
@@ -293,6 +324,9 @@ def write_report(results):
         for name, s in c["settings"].items():
             if name == "wheelhouse_once":
                 lines.append(f"| wheelhouse: cold build / cached (built once per run) | {s.get('cold')} s / {s.get('cached')} s = {s.get('cold_over_cached')}x | | |")
+            elif name == "mitogen":
+                lines += [f"| with Mitogen (optional strategy): fresh / rerun | {s['fresh_seconds']} s / {s['rerun_seconds']} s (changed={s['rerun_changed']}) = {s['rerun_over_fresh']} | <= 0.10 | {goal(s['rerun_over_fresh'] <= 0.10)} |",
+                          f"| default / Mitogen: fresh, rerun | {s['default_over_mitogen_fresh']}x, {s['default_over_mitogen_rerun']}x | | |"]
             else:
                 lines.append(f"| rerun without {name} / with | {s['off_seconds']} s / {s['on_seconds']} s = {s['off_over_on']}x | | |")
     s = results.get("serving")
@@ -337,9 +371,12 @@ def plot(results):
     for ax, key in zip(axes, panels):
         if key == "converge":
             c = results["converge"]
-            names = ["fresh", "rerun"] + [f"rerun\nno {k}" for k in c["settings"] if k != "wheelhouse_once"]
-            values = [c["fresh"]["seconds"], c["rerun"]["seconds"]] + \
-                [s["off_seconds"] for k, s in c["settings"].items() if k != "wheelhouse_once"]
+            offs = {k: s for k, s in c["settings"].items() if "off_seconds" in s}
+            names = ["fresh", "rerun"] + [f"rerun\nno {k}" for k in offs]
+            values = [c["fresh"]["seconds"], c["rerun"]["seconds"]] + [s["off_seconds"] for s in offs.values()]
+            if "mitogen" in c["settings"]:
+                names += ["fresh\nmitogen", "rerun\nmitogen"]
+                values += [c["settings"]["mitogen"]["fresh_seconds"], c["settings"]["mitogen"]["rerun_seconds"]]
             ax.bar(names, values, color="#1d3557")
             ax.set_ylabel("seconds")
             ax.set_title("converge (1 host, SSH)")
