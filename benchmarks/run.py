@@ -16,6 +16,7 @@ import json
 import os
 import pathlib
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -310,6 +311,23 @@ def bench_upgrade(results):
         lab.down()
 
 
+def cpu_seconds(prefix):
+    """CPU seconds used so far by the lab's containers (cgroup v1 or v2) and by this process's
+    finished children (ansible-playbook and its forks)."""
+    ids = subprocess.run(["docker", "ps", "--no-trunc", "-q", "--filter", f"name=^{prefix}-"],
+                         capture_output=True, text=True).stdout.split()
+    hosts = 0.0
+    for cid in ids:
+        v1 = pathlib.Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage")
+        v2 = pathlib.Path(f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat")
+        if v1.exists():
+            hosts += int(v1.read_text()) / 1e9
+        elif v2.exists():
+            hosts += int(re.search(r"usage_usec (\d+)", v2.read_text()).group(1)) / 1e6
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return hosts, children.ru_utime + children.ru_stime
+
+
 # --- 4. fleet -------------------------------------------------------------------------------
 
 def bench_fleet(results, sizes):
@@ -320,9 +338,13 @@ def bench_fleet(results, sizes):
         lab = Lab(f"fleet{n}", hosts, offset=500 + 20 * n)
         try:
             lab.up()
+            hosts_before, controller_before = cpu_seconds(lab.prefix)
             fresh = lab.playbook("playbooks/site.yml", label="fresh")
+            hosts_after, controller_after = cpu_seconds(lab.prefix)
             rerun = lab.playbook("playbooks/site.yml", label="rerun")
+            cpu = {"hosts": round(hosts_after - hosts_before, 1), "controller": round(controller_after - controller_before, 1)}
             rows.append({"app_hosts": n, "hosts": len(hosts), "fresh_seconds": fresh["seconds"],
+                         "fresh_cpu_seconds": cpu, "cpu_over_cores": round((cpu["hosts"] + cpu["controller"]) / os.cpu_count(), 1),
                          "rerun_seconds": rerun["seconds"], "rerun_changed": rerun["changed"]})
             log(f"fleet {n}: {rows[-1]}")
         finally:
@@ -383,7 +405,10 @@ def write_report(results):
     f = results.get("fleet")
     if f:
         for r in f:
-            lines.append(f"| fleet: {r['app_hosts']} app host(s) ({r['hosts']} hosts) fresh / rerun | {r['fresh_seconds']} s ({r['fresh_over_one']}x one) / {r['rerun_seconds']} s | 8 app hosts <= 2x one | {goal(r['fresh_over_one'] <= 2) if r['app_hosts'] == 8 else ''} |")
+            cpu = r.get("fresh_cpu_seconds")
+            cpu_text = (f"; CPU {cpu['hosts']} s hosts + {cpu['controller']} s controller = {r['cpu_over_cores']} s on "
+                        f"{results['machine']}" if cpu else "")
+            lines.append(f"| fleet: {r['app_hosts']} app host(s) ({r['hosts']} hosts) fresh / rerun | {r['fresh_seconds']} s ({r['fresh_over_one']}x one){cpu_text} / {r['rerun_seconds']} s | 8 app hosts <= 2x one | {goal(r['fresh_over_one'] <= 2) if r['app_hosts'] == 8 else ''} |")
     if c and c.get("rerun_by_role"):
         fresh_roles = {r["role"]: r["seconds"] for r in c.get("fresh_by_role", [])}
         lines += ["", "Where the time goes, by role (profile_tasks; tasks run in the rerun, skipped ones included):", "",
