@@ -201,7 +201,7 @@ def bench_mitogen(build_dir, mitogen, fresh, rerun):
         m_rerun = lab.playbook("playbooks/site.yml", "-e", f"flask_app_build_dir={build_dir}", env=mitogen, label="rerun")
     except Exception as exc:  # optional: its failure must not cost the other measurements
         log(f"mitogen comparison failed: {exc}"[:3000])
-        return {"error": str(exc)[:500]}
+        return {"error": " ".join(str(exc).split())[:500]}
     finally:
         lab.down()
     log(f"mitogen: fresh {m_fresh['seconds']} s (python3-apt bootstrap {bootstrap:.1f} s), rerun {m_rerun['seconds']} s, "
@@ -382,7 +382,7 @@ def write_report(results):
             if name == "wheelhouse_once":
                 lines.append(f"| wheelhouse: cold build / cached (built once per run) | {s.get('cold')} s / {s.get('cached')} s = {s.get('cold_over_cached')}x | | |")
             elif name == "mitogen" and "error" in s:
-                lines.append(f"| with Mitogen (optional strategy) | failed: {s['error'][:200]} | | |")
+                lines.append(f"| with Mitogen (optional strategy) | failed: {' '.join(s['error'].split())[:200]} | | |")
             elif name == "mitogen":
                 lines += [f"| with Mitogen (optional strategy): fresh / rerun | {s['fresh_seconds']} s / {s['rerun_seconds']} s (changed={s['rerun_changed']}) = {s['rerun_over_fresh']} | <= 0.10 | {goal(s['rerun_over_fresh'] <= 0.10)} |",
                           f"| default / Mitogen: fresh, rerun | {s['default_over_mitogen_fresh']}x, {s['default_over_mitogen_rerun']}x | | |"]
