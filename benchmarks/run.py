@@ -372,6 +372,8 @@ def write_report(results):
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=1) + "\n")
     (RESULTS / f"{stamp}.json").write_text(json.dumps(results, indent=1) + "\n")
     lines = [f"# flasky.deploy benchmarks ({results['started']}, {results['machine']})", "",
+             *([f"Note: {results['note']}; each ratio below is measured side by side within one part.", ""]
+               if results.get("note") else []),
              "| measure | value | goal | |", "|---|---|---|---|"]
     c = results.get("converge")
     if c:
@@ -445,10 +447,12 @@ def plot(results):
             if "fresh_seconds" in c["settings"].get("mitogen", {}):
                 names += ["fresh\nmitogen", "rerun\nmitogen"]
                 values += [c["settings"]["mitogen"]["fresh_seconds"], c["settings"]["mitogen"]["rerun_seconds"]]
-            ax.bar(names, values, color="#1d3557")
+            ax.bar(range(len(names)), values, color="#1d3557")
+            ax.set_xticks(range(len(names)), [n.replace("\n", " ") for n in names], rotation=35, ha="right", fontsize=7)
+            ax.axhline(c["fresh"]["seconds"] * 0.10, color="#e63946", ls="--", lw=1, label="goal: rerun <= 10% of fresh")
+            ax.legend(fontsize=7)
             ax.set_ylabel("seconds")
             ax.set_title("converge (1 host, SSH)")
-            ax.tick_params(axis="x", labelsize=7)
         elif key == "serving":
             s = results["serving"]
             ax.bar(["dev server", "nginx+gunicorn\nlogged-in", "nginx+gunicorn\nvisitor", "static\n(nginx)"],
@@ -462,6 +466,7 @@ def plot(results):
             f = results["fleet"]
             ax.plot([r["app_hosts"] for r in f], [r["fresh_seconds"] for r in f], "o-", label="fresh")
             ax.plot([r["app_hosts"] for r in f], [r["rerun_seconds"] for r in f], "s-", label="rerun")
+            ax.axhline(f[0]["fresh_seconds"] * 2, color="#e63946", ls="--", lw=1, label="goal: 8 hosts <= 2x one")
             ax.set_xlabel("app hosts")
             ax.set_ylabel("seconds")
             ax.set_title("fleet converge")
@@ -489,15 +494,18 @@ def main():
         write_report(results)
         return
     parts = args.only.split(",")
-    results = {"started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-               "machine": f"{os.cpu_count()} cores", "parts": parts}
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    results = {"started": started, "machine": f"{os.cpu_count()} cores", "parts": parts,
+               "measured": {part: started for part in parts}}
     if args.merge and (RESULTS / "latest.json").exists():
         previous = json.loads((RESULTS / "latest.json").read_text())
         for key in ("converge", "serving", "upgrade", "fleet"):
             if key in previous and key not in parts:
                 results[key] = previous[key]
+                results["measured"][key] = previous.get("measured", {}).get(key, previous["started"])
         results["parts"] = sorted(set(previous.get("parts", [])) | set(parts))
-        results["note"] = f"parts measured in separate runs: {previous['started']} and {results['started']}"
+        results["note"] = "parts measured in separate runs: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(results["measured"].items(), key=lambda i: i[1]))
     WORK.mkdir(parents=True, exist_ok=True)
     lab = None
     try:
