@@ -408,7 +408,7 @@ def write_report(results):
     if f:
         for r in f:
             cpu = r.get("fresh_cpu_seconds")
-            cpu_text = (f"; CPU {cpu['hosts']} s hosts + {cpu['controller']} s controller = {r['cpu_over_cores']} s on "
+            cpu_text = (f"; CPU {cpu['hosts']} s hosts + {cpu['controller']} s controller, i.e. at least {r['cpu_over_cores']} s of wall time on "
                         f"{results['machine']}" if cpu else "")
             lines.append(f"| fleet: {r['app_hosts']} app host(s) ({r['hosts']} hosts) fresh / rerun | {r['fresh_seconds']} s ({r['fresh_over_one']}x one){cpu_text} / {r['rerun_seconds']} s | 8 app hosts <= 2x one | {goal(r['fresh_over_one'] <= 2) if r['app_hosts'] == 8 else ''} |")
     if c and c.get("rerun_by_role"):
