@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 from flask import current_app
 from flask_login import AnonymousUserMixin, UserMixin
-from sqlalchemy.orm import column_property
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import column_property
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import db, login_manager
