@@ -4,7 +4,8 @@ naming the variable.
 Runs in check mode against local hosts, so nothing on the controller can change. All cases of
 tests/bad_input.yml run in ONE ansible-playbook call: every case is its own
 inventory host (local connection) carrying the case's variables, so a failing case does not
-stop the others and the whole file costs one Ansible start-up.
+stop the others and the whole file costs one Ansible start-up (cases of roles with run_once
+checks get a play each).
 """
 
 import json
@@ -22,27 +23,38 @@ CASES = yaml.safe_load((HERE / "bad_input.yml").read_text())
 
 PLAY = """
 - name: Start each role with bad input
-  hosts: all
+  hosts: {hosts}
   gather_facts: false
   tasks:
     - name: Run the role under test
       ansible.builtin.include_role:
-        name: "flasky.deploy.{{ case_role }}"
+        name: "flasky.deploy.{{{{ case_role }}}}"
+      when: case_role is defined
 """
+# Roles that read their settings once per play (run_once, e.g. a source on the controller) see
+# the first host's values: each of their cases gets a play of its own, with a host that runs
+# nothing (a play whose hosts all failed would end the run).
+ONCE_PER_PLAY = {"flask_app"}
 
 
 @pytest.fixture(scope="session")
 def results(tmp_path_factory):
     work = tmp_path_factory.mktemp("bad_input")
+    # A git repository of the `notes` test app, for the cases about git sources.
+    subprocess.run([str(HERE / "apps" / "make_repo.sh"), str(work / "notes.git")], check=True)
     hosts = {}
     for name, case in CASES.items():
         hostvars = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                     "case_role": case["role"]}
         hostvars.update(case["vars"])
         hosts[name] = hostvars
+    hosts["bystander"] = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
-    (work / "play.yml").write_text(PLAY)
+    alone = sorted(name for name, case in CASES.items() if case["role"] in ONCE_PER_PLAY)
+    groups = ["all:" + ":".join(f"!{name}" for name in alone)] + [f"{name}:bystander" for name in alone]
+    (work / "play.yml").write_text("".join(PLAY.format(hosts=json.dumps(group)) for group in groups))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               FLASKY_TESTS=str(HERE), FLASKY_NOTES_REPO=str(work / "notes.git"), FLASKY_BUILD_DIR=str(work / "build"),
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
                ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
     proc = subprocess.run(

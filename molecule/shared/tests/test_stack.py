@@ -243,7 +243,7 @@ def test_processes_run_as_intended_users(host):
     app_uid = host.user(APP).uid
     supervisord = processes(host, r"supervisord")
     assert supervisord and all(p[2] == 0 for p in supervisord)
-    gunicorn = processes(host, r"bin/gunicorn ")
+    gunicorn = processes(host, rf"/srv/{APP}/.*bin/gunicorn ")
     assert len(gunicorn) >= 2, gunicorn  # master + workers
     assert all(p[2] == app_uid for p in gunicorn), gunicorn
 
@@ -293,7 +293,7 @@ def test_new_release_served_after_restart(host, site):
     assert "molecule-second" in releases and len(releases) >= 2, releases  # the previous one is kept
     # Every gunicorn process (master and workers) runs the new release's interpreter (the
     # shebang of venv/bin/gunicorn, resolved through `current` at start).
-    gunicorn = processes(host, r"bin/gunicorn ")
+    gunicorn = processes(host, rf"/srv/{APP}/.*bin/gunicorn ")
     assert len(gunicorn) >= 2
     for pid, _, _, _, cmd in gunicorn:
         assert cmd.startswith(f"/srv/{APP}/releases/molecule-second/venv/bin/python"), (pid, cmd)
