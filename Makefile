@@ -20,6 +20,7 @@ test: lint test-app test-unit build molecule
 lint:
 	yamllint --strict .
 	ansible-lint --profile production
+	ruff check .
 	antsibull-changelog lint
 
 test-app:

@@ -64,10 +64,10 @@ def create_app(config_name=None, **overrides):
                 return redirect(request.url.replace("http://", "https://", 1), code=301)
             return None
 
-    from .main import main as main_blueprint
     from .auth import auth as auth_blueprint
-    from .ops import ops as ops_blueprint
     from .cli import register_commands
+    from .main import main as main_blueprint
+    from .ops import ops as ops_blueprint
 
     app.register_blueprint(main_blueprint)
     app.register_blueprint(auth_blueprint, url_prefix="/auth")

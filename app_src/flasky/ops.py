@@ -1,6 +1,7 @@
 """Operations endpoints for load balancers, deploy health gates and humans."""
 
-from importlib.metadata import PackageNotFoundError, version as dist_version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text

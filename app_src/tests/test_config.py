@@ -3,7 +3,6 @@ import socket
 from logging.handlers import SMTPHandler, SysLogHandler
 
 import pytest
-
 from flasky import create_app
 from flasky.config import ConfigError, database_url
 

@@ -2,9 +2,9 @@
 
 import json
 
+from flasky import db
 from flasky.cli import EXIT_PENDING
 from flasky.models import Role, User
-from flasky import db
 
 
 def test_healthz_503_before_deploy_and_200_after(app, runner):

@@ -2,9 +2,9 @@
 
 import re
 
+from conftest import link_in
 from flasky import db
 from flasky.models import Comment, Post, Role, User
-from conftest import link_in
 
 
 def update_user(app, username, **changes):

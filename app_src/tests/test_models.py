@@ -1,7 +1,6 @@
 import time
 
 import pytest
-
 from flasky import db
 from flasky.models import AnonymousUser, Permission, Role, User
 
@@ -20,7 +19,7 @@ def test_password_is_hashed_and_unreadable(users):
     u = users("a@example.com", "a")
     assert u.password_hash and "correct horse" not in u.password_hash
     with pytest.raises(AttributeError):
-        u.password
+        _ = u.password
     assert u.verify_password("correct horse") and not u.verify_password("wrong")
 
 

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from flasky import db
 from flasky.models import Comment, Post, User
 

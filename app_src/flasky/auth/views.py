@@ -1,12 +1,11 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import auth
 from .. import OPS_ENDPOINTS, db
 from ..email import send_email
 from ..models import User
-from .forms import (ChangePasswordForm, LoginForm, PasswordResetForm, PasswordResetRequestForm,
-                    RegistrationForm)
+from . import auth
+from .forms import ChangePasswordForm, LoginForm, PasswordResetForm, PasswordResetRequestForm, RegistrationForm
 
 
 @auth.before_app_request

@@ -2,8 +2,8 @@ from flask import Blueprint
 
 main = Blueprint("main", __name__)
 
-from . import errors, views  # noqa: E402,F401
 from ..models import Permission  # noqa: E402
+from . import errors, views  # noqa: E402,F401
 
 
 @main.app_context_processor

@@ -1,10 +1,10 @@
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import main
 from .. import db
 from ..decorators import admin_required, permission_required
 from ..models import Comment, Permission, Post, Role, User
+from . import main
 from .forms import ActionForm, CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
 
 

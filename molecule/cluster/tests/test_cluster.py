@@ -164,7 +164,8 @@ def test_database_users_only_from_app_hosts_in_pg_hba():
 def test_mail_from_the_app_reaches_the_relay_over_submission():
     # The side effect registered users; each got a confirmation mail through the local Postfix,
     # relayed with TLS + SASL to the lab's mail catcher.
-    found = wait_for(lambda: mail_catcher("grep -l 'To: before_upgrade@mail.lab.example.org' /home/inbox/Maildir/new/*").stdout.strip())
+    found = wait_for(lambda: mail_catcher(
+        "grep -l 'To: before_upgrade@mail.lab.example.org' /home/inbox/Maildir/new/*").stdout.strip())
     assert found, mail_catcher("ls -l /home/inbox/Maildir/new; tail -20 /var/log/mail.log").stdout
     message = mail_catcher(f"cat {found.splitlines()[0]}").stdout
     assert "Confirm Your Account" in message

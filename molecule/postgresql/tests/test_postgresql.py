@@ -1,6 +1,5 @@
 """What users of the postgresql role see: a private server, password auth, working backups."""
 
-import pytest
 
 APP = "PGPASSWORD={pw} psql -h {host} -U {user} -d flasky -v ON_ERROR_STOP=1 -qtA -c {sql!r}"
 

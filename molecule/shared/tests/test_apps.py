@@ -17,9 +17,8 @@ import time
 
 import pytest
 import requests
-
-from testinfra.utils.ansible_runner import AnsibleRunner
 from test_stack import NamedHostAdapter, db_query, processes
+from testinfra.utils.ansible_runner import AnsibleRunner
 
 testinfra_hosts = ["ansible://appservers"]
 

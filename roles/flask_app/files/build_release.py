@@ -46,7 +46,7 @@ import zipfile
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "build", "dist", ".pytest_cache", ".mypy_cache",
              ".ruff_cache", ".tox", ".nox", ".venv", "venv", "instance", "tests", "htmlcov", "node_modules",
              ".wheels"}
-SKIP_FILES = {".env", ".flaskenv", ".coverage", ".release", ".requirements.lock"}
+SKIP_FILES = {".env", ".coverage", ".release", ".requirements.lock"}  # .env: secrets, never shipped
 SKIP_SUFFIXES = (".pyc", ".pyo", ".sqlite", ".sqlite3", ".db", ".log")
 GIT_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 RELEASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
@@ -61,6 +61,7 @@ DRIVERS = {
               ("mysql-connector-python", "mysql+mysqlconnector"), ("mariadb", "mariadb+mariadbconnector")],
 }
 DEFAULT_DRIVER = {"postgresql": "psycopg[binary]", "mysql": "PyMySQL"}
+LEGACY_DRIVER = {"postgresql": "psycopg2-binary", "mysql": "PyMySQL"}  # SQLAlchemy < 2 has no psycopg 3
 
 
 class BadInput(Exception):
@@ -229,9 +230,9 @@ def find_static(tree, shape, module, static_dir):
     if shape == "package":
         package = module.split(".")[0]
         return "static" if any((b / package / "static").is_dir() for b in (tree, tree / "src")) else ""
-    candidates = sorted((len(p.relative_to(tree).parts), str(p.relative_to(tree)))
-                        for p in tree.rglob("static") if p.is_dir()
-                        and not SKIP_DIRS.intersection(p.relative_to(tree).parts) and len(p.relative_to(tree).parts) <= 3)
+    found = (p.relative_to(tree) for p in tree.rglob("static") if p.is_dir())
+    candidates = sorted((len(p.parts), str(p)) for p in found
+                        if len(p.parts) <= 3 and not SKIP_DIRS.intersection(p.parts))
     return candidates[0][1] if candidates else ""
 
 
@@ -298,8 +299,10 @@ def placeholder(meta, target, directory):
     path = directory / f"{dist}-{wheel_tag(target)}.whl"
     requires = "".join(f"Requires-Dist: {r}\n" for r in meta.get_all("Requires-Dist") or [])
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr(f"{dist}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires}")
-        zf.writestr(f"{dist}.dist-info/WHEEL", f"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: {wheel_tag(target)}\n")
+        zf.writestr(f"{dist}.dist-info/METADATA",
+                    f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires}")
+        zf.writestr(f"{dist}.dist-info/WHEEL",
+                    f"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: {wheel_tag(target)}\n")
         zf.writestr(f"{dist}.dist-info/RECORD", "")
     return path
 
@@ -443,7 +446,9 @@ def build(args, src):
             house, to_compile = resolver.resolve(target, requirements, tree, compiled)
             extra = []
             if args.engine and not drivers_in(house, args.engine):
-                extra = [DEFAULT_DRIVER[args.engine]]
+                versions = dict(wheel_name(p) for p in house.glob("*.whl"))
+                legacy = int(versions.get("sqlalchemy", "2").split(".")[0]) < 2
+                extra = [(LEGACY_DRIVER if legacy else DEFAULT_DRIVER)[args.engine]]
                 shutil.rmtree(house)
                 house, to_compile = resolver.resolve(target, requirements + extra, tree, compiled)
             if to_compile:

@@ -8,8 +8,8 @@ dotenv_path = os.path.join(os.path.dirname(__file__), ".env")
 if os.path.exists(dotenv_path):
     load_dotenv(dotenv_path)
 
-from notes import create_app, db  # noqa: E402
 from flask_migrate import Migrate  # noqa: E402
+from notes import create_app, db  # noqa: E402
 
 app = create_app()
 migrate = Migrate(app, db)
