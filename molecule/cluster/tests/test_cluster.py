@@ -203,7 +203,7 @@ def test_upgrade_under_load_fails_no_request():
     assert (LIFECYCLE / "upgrade-1.1.0.rc").read_text().strip() == "0", \
         (LIFECYCLE / "upgrade-1.1.0.log").read_text()[-3000:]
     load = lifecycle("upgrade-1.1.0.load.json")
-    assert load["requests"] >= 5000, load
+    assert load["requests"] >= 2000, load  # 60/s for the whole run
     assert load["failed"] == 0, load["failures"]
 
 
