@@ -10,7 +10,7 @@ SCENARIOS ?= base postgresql mysql default mariadb-acme edge cluster
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 ARTIFACT := flasky-deploy-$(VERSION).tar.gz
 
-.PHONY: setup test lint test-app test-unit build molecule changelog clean lab lab-down bench
+.PHONY: setup test lint test-app test-unit build molecule changelog clean lab lab-down bench inventory
 
 setup:
 	bash scripts/setup.sh
@@ -50,6 +50,10 @@ lab:
 
 lab-down:
 	bash scripts/lab.sh down
+
+# A new inventory with random, vault-encrypted secrets: make inventory NAME=shop SERVER=shop.example.com
+inventory:
+	ansible-playbook playbooks/new-inventory.yml -e inventory_name=$(NAME) -e server_name=$(SERVER)
 
 # Benchmarks (not part of `make test`): converge, serving, upgrade, fleet; about 40 minutes.
 bench:

@@ -6,7 +6,7 @@
 #   3. systemd base images for Debian 12 and 13: kept when present, pulled when a
 #      registry answers, otherwise built locally with debootstrap + docker import
 #   4. the project virtualenv (.venv) from requirements-dev.txt, rebuilt only when
-#      that file changes
+#      that file changes; test tools with conflicting pins (sslyze) in .tools/venv
 #
 # Rerunning on a prepared machine does nothing slow (a few docker/pip look-ups).
 #
@@ -125,6 +125,19 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$VENV/bin/python" -m pip install -q -r "$req" 2>&1 | { grep -v -e "^WARNING: Location" -e "^ *$" >&2 || true; }
   echo "$want" > "$stamp"
+fi
+
+# Tools the tests run that cannot share the project's venv (sslyze pins an older cryptography
+# than ansible's): each in its own venv under .tools/, from requirements-tools.txt.
+tools=${FLASKY_TOOLS:-$here/.tools}
+want=$(sha256sum requirements-tools.txt | cut -d' ' -f1)
+if [ ! -x "$tools/venv/bin/sslyze" ] || [ "$(cat "$tools/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+  log "installing the test tools into $tools"
+  mkdir -p "$tools"
+  [ -x "$tools/venv/bin/python" ] || "$PYTHON" -m venv "$tools/venv"
+  "$tools/venv/bin/python" -m pip install -q -r requirements-tools.txt 2>&1 \
+    | { grep -v -e "^WARNING: Location" -e "^ *$" >&2 || true; }
+  echo "$want" > "$tools/.requirements.sha256"
 fi
 
 rc=0

@@ -1,38 +1,35 @@
-"""The shipped inventories and playbooks parse, and the example vaults hold placeholders only.
+"""The shipped inventories and playbooks parse; a new inventory gets random secrets in vault; the
+pre-flight refuses secrets that are not secret.
 
-Controller-side only (no hosts): ansible-inventory reads each inventory with the example vault
-password, and every playbook passes --syntax-check against it.
+Controller-side only: ansible-inventory and --syntax-check read the shipped inventories;
+playbooks/new-inventory.yml makes inventories in a temporary directory, and playbooks/check.yml
+(only its `secrets` checks) runs against inventories whose hosts are this machine.
 """
 
 import json
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
+import yaml
 
 ROOT = pathlib.Path(__file__).parent.parent
-EXAMPLE_VAULT_PASSWORD = "flasky-example-vault"  # documented in inventories/prod/README.md
 PLAYBOOKS = sorted(p.name for p in (ROOT / "playbooks").glob("*.yml"))
 GROUPS = {"webservers", "appservers", "dbservers"}
-
-
-@pytest.fixture(scope="module")
-def vault_password_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("vault") / "password"
-    path.write_text(EXAMPLE_VAULT_PASSWORD + "\n")
-    return str(path)
+VAULT_PASSWORD = "a-test-vault-password-for-pytest"
 
 
 def ansible(*args, vault=None):
-    cmd = list(args) + (["--vault-password-file", vault] if vault else [])
+    cmd = list(args) + (["--vault-password-file", str(vault)] if vault else [])
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
-                          env={**os.environ, "ANSIBLE_FORCE_COLOR": "0"})
+                          env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
 
 
 @pytest.mark.parametrize("name", ["prod", "staging", "lab"])
-def test_inventory_has_the_site_groups_and_its_settings(name, vault_password_file):
-    out = ansible("ansible-inventory", "-i", f"inventories/{name}", "--list", "--export", vault=vault_password_file)
+def test_inventory_has_the_site_groups_and_its_settings(name):
+    out = ansible("ansible-inventory", "-i", f"inventories/{name}", "--list", "--export")
     assert out.returncode == 0, out.stderr
     inventory = json.loads(out.stdout)
     assert GROUPS <= set(inventory), sorted(inventory)
@@ -40,18 +37,84 @@ def test_inventory_has_the_site_groups_and_its_settings(name, vault_password_fil
         assert inventory[group].get("hosts"), f"{name}: no host in {group}"
 
 
-@pytest.mark.parametrize("name", ["prod", "staging"])
-def test_vault_is_encrypted_and_holds_placeholders(name, vault_password_file):
-    path = ROOT / "inventories" / name / "group_vars" / "all" / "vault.yml"
-    assert path.read_text().startswith("$ANSIBLE_VAULT;")
-    out = ansible("ansible-vault", "view", str(path), vault=vault_password_file)
-    assert out.returncode == 0, out.stderr
-    for key in ("vault_deploy_secret_key", "vault_deploy_db_password"):
-        assert f"{key}: CHANGE-ME" in out.stdout
+def test_no_vault_with_a_published_password_ships():
+    assert not list((ROOT / "inventories").glob("*/group_vars/all/vault.yml"))
 
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS)
-def test_playbook_syntax(playbook, vault_password_file):
-    out = ansible("ansible-playbook", "--syntax-check", "-i", "inventories/prod", f"playbooks/{playbook}",
-                  vault=vault_password_file)
+def test_playbook_syntax(playbook):
+    out = ansible("ansible-playbook", "--syntax-check", "-i", "inventories/prod", f"playbooks/{playbook}")
     assert out.returncode == 0, out.stderr + out.stdout
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    path = tmp_path_factory.mktemp("inventories")
+    (path / "password").write_text(VAULT_PASSWORD + "\n")
+    (path / "answers.yml").write_text(yaml.safe_dump({"new_vault_password": VAULT_PASSWORD,
+                                                      "inventory_dir_root": str(path)}))
+    return path
+
+
+def new_inventory(work, name, server):
+    out = ansible("ansible-playbook", "playbooks/new-inventory.yml", "-e", f"inventory_name={name}",
+                  "-e", f"server_name={server}", "-e", f"@{work / 'answers.yml'}")
+    return out, work / name
+
+
+def on_this_machine(inventory):
+    """The inventory's hosts replaced by this machine (what a user does with their servers)."""
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {
+        "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}},
+        "children": {group: {"hosts": {"localhost": None}} for group in GROUPS}}}))
+
+
+def check_secrets(inventory, vault=None):
+    return ansible("ansible-playbook", "-i", str(inventory), "playbooks/check.yml", "--tags", "secrets", vault=vault)
+
+
+def test_new_inventory_has_random_secrets_encrypted_and_passes_the_checks(work):
+    out, first = new_inventory(work, "shop", "shop.example.com")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr
+    _, second = new_inventory(work, "blog", "blog.example.com")
+    vault = first / "group_vars" / "all" / "vault.yml"
+    assert vault.read_text().startswith("$ANSIBLE_VAULT;") and oct(vault.stat().st_mode)[-3:] == "600"
+    secrets = []
+    for inventory in (first, second):
+        view = ansible("ansible-vault", "view", str(inventory / "group_vars/all/vault.yml"), vault=work / "password")
+        assert view.returncode == 0, view.stderr
+        values = yaml.safe_load(view.stdout)
+        assert set(values) == {"vault_deploy_secret_key", "vault_deploy_db_password"}
+        assert all(len(v) == 64 and v.isalnum() for v in values.values())
+        secrets += values.values()
+    assert len(set(secrets)) == 4  # fresh for each secret and each inventory
+    assert VAULT_PASSWORD not in out.stdout and not any(s in out.stdout for s in secrets)
+    settings = yaml.safe_load((first / "group_vars/all/main.yml").read_text())
+    assert settings["deploy_server_name"] == "shop.example.com"
+    on_this_machine(first)
+    checked = check_secrets(first, vault=work / "password")
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr
+    # an existing inventory is never overwritten
+    again, _ = new_inventory(work, "shop", "shop.example.com")
+    assert again.returncode != 0 and "exists" in again.stdout
+    assert (first / "group_vars/all/vault.yml").read_text() == vault.read_text()
+
+
+@pytest.mark.parametrize("secret_key, db_password, reason", [
+    ("CHANGE-ME-to-a-long-random-secret-key-0123456789", "a-real-looking-password-0123", "a placeholder"),
+    ("lab-secret-key-not-for-production", "lab-db-password-not-for-production",
+     "published: it is written in plain text in"),
+    ("k3y", "a-real-looking-password-0123", "shorter than 32 characters"),
+])
+def test_check_refuses_secrets_that_are_not_secret(work, secret_key, db_password, reason):
+    inventory = work / f"refused-{reason[:5].strip(':')}"
+    (inventory / "group_vars").mkdir(parents=True)
+    on_this_machine(inventory)
+    (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump({
+        "deploy_app_source": str(ROOT / "app_src"), "deploy_secret_key": secret_key,
+        "deploy_db_password": db_password}))
+    out = check_secrets(inventory)
+    assert out.returncode != 0
+    report = " ".join(out.stdout.split())
+    assert f"deploy_secret_key: {reason}" in report, report[-2000:]
+    assert secret_key not in out.stdout + out.stderr and db_password not in out.stdout + out.stderr

@@ -16,6 +16,8 @@ if _env_file and os.path.isfile(_env_file):
     load_dotenv(_env_file, override=False)
 
 from flask import Flask, redirect, request  # noqa: E402
+from flask_limiter import Limiter  # noqa: E402
+from flask_limiter.util import get_remote_address  # noqa: E402
 from flask_login import LoginManager  # noqa: E402
 from flask_mail import Mail  # noqa: E402
 from flask_migrate import Migrate  # noqa: E402
@@ -31,6 +33,7 @@ db = SQLAlchemy()
 mail = Mail()
 migrate = Migrate(directory=MIGRATIONS_DIR)
 csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 
@@ -51,11 +54,14 @@ def create_app(config_name=None, **overrides):
     mail.init_app(app)
     migrate.init_app(app, db)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
 
+    # The client's address and scheme from the proxy in front (nginx sets both itself); the host
+    # is never taken from a header: the request's own Host, checked against TRUSTED_HOSTS.
     hops = int(app.config.get("FLASKY_PROXY_HOPS") or 0)
     if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     if app.config.get("SSL_REDIRECT"):
         @app.before_request

@@ -31,6 +31,11 @@ def env_int(name, default):
         raise ConfigError(f"{name} must be an integer, not {value!r}") from None
 
 
+def env_list(name):
+    """A comma-separated setting, as a list ([] when unset)."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def database_url(default=None):
     """DATABASE_URL with the drivers this app ships: psycopg 3 and PyMySQL."""
     url = os.environ.get("DATABASE_URL") or default
@@ -69,6 +74,15 @@ class Config:
         self.FLASKY_ADMIN = os.environ.get("FLASKY_ADMIN") or None
         self.SSL_REDIRECT = env_bool("SSL_REDIRECT")
         self.FLASKY_PROXY_HOPS = env_int("FLASKY_PROXY_HOPS", 0)
+        # Rate limits of the endpoints that send mail or check a password (Flask-Limiter), per
+        # client address and per account; RATELIMIT_STORAGE_URI shares the counters between
+        # processes (memory:// counts per gunicorn worker).
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.FLASKY_AUTH_LIMIT = os.environ.get("FLASKY_AUTH_LIMIT", "10 per minute;60 per hour")
+        self.FLASKY_ACCOUNT_LIMIT = os.environ.get("FLASKY_ACCOUNT_LIMIT", "5 per minute;20 per hour")
+        self.FLASKY_MAIL_LIMIT = os.environ.get("FLASKY_MAIL_LIMIT", "3 per hour")
         self.FLASKY_RELEASE = os.environ.get("FLASKY_RELEASE", "unknown")
         self.FLASKY_POSTS_PER_PAGE = env_int("FLASKY_POSTS_PER_PAGE", 20)
         self.FLASKY_FOLLOWERS_PER_PAGE = env_int("FLASKY_FOLLOWERS_PER_PAGE", 50)
@@ -98,6 +112,7 @@ class TestingConfig(Config):
         self.SECRET_KEY = self.SECRET_KEY or "testing-only-not-secret"
         self.WTF_CSRF_ENABLED = False
         self.MAIL_SUPPRESS_SEND = True
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", False)
         self.SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
 
 
@@ -106,6 +121,11 @@ class ProductionConfig(Config):
         super().__init__()
         # Behind one reverse proxy (nginx) by default: trust one hop of X-Forwarded-*.
         self.FLASKY_PROXY_HOPS = env_int("FLASKY_PROXY_HOPS", 1)
+        # The site's name: absolute URLs (the links in mails) are built from it, never from the
+        # request's Host; requests for any other host are refused (400).
+        self.SERVER_NAME = os.environ.get("SERVER_NAME") or None
+        self.TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or (
+            [self.SERVER_NAME.rsplit(":", 1)[0]] if self.SERVER_NAME else None)
         self.PREFERRED_URL_SCHEME = "https"
         self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE

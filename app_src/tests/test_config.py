@@ -54,13 +54,31 @@ def test_production_mails_errors_to_admin(prod_env):
     assert h.secure == ()
 
 
-def test_proxyfix_makes_external_urls_https(prod_env):
+def test_external_urls_are_https_on_the_server_name_whatever_the_headers(prod_env):
+    prod_env.setenv("SERVER_NAME", "blog.example.com")
     app = create_app("production")
     app.add_url_rule("/where", "where", lambda: __import__("flask").url_for("where", _external=True))
     client = app.test_client()
-    resp = client.get("/where", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "blog.example.com",
-                                         "X-Forwarded-For": "203.0.113.9"})
+    resp = client.get("/where", base_url="http://blog.example.com",
+                      headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example",
+                               "X-Forwarded-Port": "8888", "X-Forwarded-For": "203.0.113.9"})
     assert resp.get_data(as_text=True) == "https://blog.example.com/where"
+
+
+def test_a_forged_host_is_refused(prod_env):
+    prod_env.setenv("SERVER_NAME", "blog.example.com")
+    prod_env.setenv("TRUSTED_HOSTS", "blog.example.com,www.blog.example.com")
+    client = create_app("production").test_client()
+    assert client.get("/version", base_url="https://evil.example").status_code == 400
+    assert client.get("/version", base_url="https://www.blog.example.com").status_code == 200
+    assert client.get("/version", base_url="https://blog.example.com:8443").status_code == 200
+
+
+def test_trusted_hosts_default_to_the_server_name(prod_env):
+    prod_env.setenv("SERVER_NAME", "localhost:8443")
+    app = create_app("production")
+    assert app.config["TRUSTED_HOSTS"] == ["localhost"]
+    assert app.test_client().get("/version", base_url="https://evil.example").status_code == 400
 
 
 def test_proxy_hops_configurable(prod_env):

@@ -127,3 +127,35 @@ def test_moderator_can_disable_comment(app, client):
 def test_unknown_page_is_404(client):
     resp = client.get("/no/such/page")
     assert resp.status_code == 404 and "This page does not exist" in resp.get_data(as_text=True)
+
+
+def test_reset_link_names_the_server_whatever_the_host_asked(client, outbox):
+    register(client)
+    outbox.clear()
+    # A request that reached the app under another name (the proxy refuses those; the app's
+    # links are built from SERVER_NAME anyway).
+    client.post("/auth/reset", data={"email": "susan@example.com"}, headers={"X-Forwarded-Host": "evil.example"})
+    assert len(outbox) == 1
+    assert re.search(r"https?://flasky\.test/auth/reset/", outbox[0].body), outbox[0].body
+    assert "evil.example" not in outbox[0].body
+
+
+def test_login_attempts_are_limited_per_address_and_per_account(tmp_path):
+    from flasky import create_app
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'l.sqlite'}",
+                     RATELIMIT_ENABLED=True, FLASKY_AUTH_LIMIT="10 per minute", FLASKY_ACCOUNT_LIMIT="5 per minute")
+    app.test_cli_runner().invoke(args=["deploy"])
+    client = app.test_client()
+    attempt = {"email": "susan@example.com", "password": "wrong"}
+    codes = [client.post("/auth/login", data=attempt, environ_base={"REMOTE_ADDR": f"198.51.100.{i}"}).status_code
+             for i in range(7)]  # seven addresses, one account
+    assert codes[:5] == [200] * 5 and codes[5:] == [429, 429], codes
+    blocked = client.post("/auth/login", data=attempt, environ_base={"REMOTE_ADDR": "198.51.100.99"})
+    assert blocked.headers.get("Retry-After"), blocked.headers
+    codes = [client.post("/auth/login", data={"email": f"u{i}@example.com", "password": "x"},
+                         environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code for i in range(12)]
+    assert codes.count(429) == 2 and codes[:10] == [200] * 10, codes  # one address, many accounts
+    # reading the form, and the health endpoint, are never limited
+    assert client.get("/auth/login", environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 200
+    assert client.get("/healthz", environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 200

@@ -1,7 +1,7 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import OPS_ENDPOINTS, db
+from .. import OPS_ENDPOINTS, db, limiter
 from ..email import send_email
 from ..models import User
 from . import auth
@@ -16,6 +16,22 @@ def before_request():
                 and request.endpoint != "static" and request.endpoint not in OPS_ENDPOINTS):
             return redirect(url_for("auth.unconfirmed"))
     return None
+
+
+def _account():
+    """The account a form names: per-account limits hold whatever address the client uses."""
+    return "account:" + (request.form.get("email") or "").strip().lower()
+
+
+def _user():
+    return f"user:{current_user.get_id()}"
+
+
+# Per client address and per account, POSTs only: credential stuffing and mail bombing cost.
+_by_address = limiter.shared_limit(lambda: current_app.config["FLASKY_AUTH_LIMIT"], scope="auth",
+                                   methods=["POST"])
+_by_account = limiter.shared_limit(lambda: current_app.config["FLASKY_ACCOUNT_LIMIT"], scope="account",
+                                   key_func=_account, methods=["POST"])
 
 
 def _safe_next(target):
@@ -33,6 +49,8 @@ def unconfirmed():
 
 
 @auth.route("/login", methods=["GET", "POST"])
+@_by_address
+@_by_account
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -53,6 +71,8 @@ def logout():
 
 
 @auth.route("/register", methods=["GET", "POST"])
+@_by_address
+@_by_account
 def register():
     form = RegistrationForm()
     if form.validate_on_submit():
@@ -69,6 +89,7 @@ def register():
 
 @auth.route("/confirm/<token>")
 @login_required
+@limiter.limit(lambda: current_app.config["FLASKY_AUTH_LIMIT"])
 def confirm(token):
     if current_user.confirmed:
         return redirect(url_for("main.index"))
@@ -82,6 +103,7 @@ def confirm(token):
 
 @auth.route("/confirm", methods=["POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["FLASKY_MAIL_LIMIT"], key_func=_user)
 def resend_confirmation():
     token = current_user.generate_confirmation_token()
     send_email(current_user.email, "Confirm Your Account", "mail/confirm", user=current_user, token=token)
@@ -105,6 +127,8 @@ def change_password():
 
 
 @auth.route("/reset", methods=["GET", "POST"])
+@_by_address
+@_by_account
 def password_reset_request():
     if not current_user.is_anonymous:
         return redirect(url_for("main.index"))
@@ -121,6 +145,7 @@ def password_reset_request():
 
 
 @auth.route("/reset/<token>", methods=["GET", "POST"])
+@_by_address
 def password_reset(token):
     if not current_user.is_anonymous:
         return redirect(url_for("main.index"))

@@ -11,6 +11,8 @@ import json
 import os
 import pathlib
 import re
+import socket
+import ssl
 import subprocess
 import time
 import uuid
@@ -22,7 +24,7 @@ from requests.adapters import HTTPAdapter
 testinfra_hosts = ["ansible://webservers"]
 
 APP = "flasky"
-SECRETS = ("molecule-secret-key-0123456789", "molecule-db-password-4567")
+SECRETS = ("molecule-secret-key-0123456789abcdef", "molecule-db-password-4567")
 PEBBLE_ROOT = "https://pebble:15000/roots/0"
 
 
@@ -159,6 +161,34 @@ def test_page_cache_serves_anonymous_pages_only(site, settings):
     assert "Set-Cookie" in form[1].headers and form[1].headers["X-Cache-Status"] == "MISS"
     assert re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form[0].text).group(1) != \
         re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form[1].text).group(1)
+
+
+def test_other_names_get_no_page(host, site, ca_file):
+    """A forged or unknown Host gets no page (closed without an answer), over HTTP and over
+    HTTPS; an unknown SNI name, or none, gets no handshake."""
+    address = host.interface("eth0").addresses[0]
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://{address}/", headers={"Host": "evil.example"}, timeout=10, allow_redirects=False)
+    with pytest.raises(requests.ConnectionError):
+        site.get("/auth/reset", headers={"Host": "evil.example"})
+    context = ssl.create_default_context(cafile=ca_file)
+    context.check_hostname = False
+    for sni in ("evil.example", None):
+        with socket.create_connection((address, 443), timeout=10) as raw:
+            with pytest.raises(ssl.SSLError):
+                context.wrap_socket(raw, server_hostname=sni).close()
+    assert site.get("/healthz").status_code == 200  # the site's own name still works
+
+
+def test_tls_is_mozilla_intermediate_per_sslyze(host, site, ca_file):
+    """sslyze (PyPI) against the served site: Mozilla's intermediate profile, certificate life
+    span included (at most 365 days), chained to the CA the scenario trusts."""
+    address = host.interface("eth0").addresses[0]
+    sslyze = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / ".tools" / "venv" / "bin" / "sslyze"
+    run = subprocess.run([str(sslyze), "--mozilla_config=intermediate", f"--certinfo_ca_file={ca_file}",
+                          f"{site.name}:443{{{address}}}"], capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-1000:]
+    assert "is compliant with the Mozilla intermediate configuration" in run.stdout, run.stdout[-4000:]
 
 
 def test_http_redirects_to_https(site):
@@ -333,3 +363,14 @@ def test_gunicorn_master_killed_recovers_within_10s(host, site):
             pass
         assert time.monotonic() < deadline, "site not back within 10 s"
         time.sleep(0.25)
+
+
+# Last: it spends this client address's budget of the rate-limited paths.
+def test_login_posts_are_rate_limited_and_health_is_not(site):
+    codes = [site.post("/auth/login", data={"email": "nobody@example.com", "password": "guess"}).status_code
+             for _ in range(20)]
+    assert codes.count(429) >= 10 and codes[0] != 429, codes
+    limited = site.post("/auth/login", data={"email": "nobody@example.com", "password": "guess"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0, limited.headers
+    assert [site.get("/healthz").status_code for _ in range(20)] == [200] * 20
+    assert site.get("/auth/login").status_code == 200  # reading the form is not limited
