@@ -14,6 +14,7 @@ import re
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import uuid
 
@@ -189,6 +190,51 @@ def test_tls_is_mozilla_intermediate_per_sslyze(host, site, ca_file):
                           f"{site.name}:443{{{address}}}"], capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-1000:]
     assert "is compliant with the Mozilla intermediate configuration" in run.stdout, run.stdout[-4000:]
+
+
+def served_certificate(address, name, ca_file):
+    context = ssl.create_default_context(cafile=ca_file)
+    with socket.create_connection((address, 443), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=name) as tls:
+            return tls.getpeercert()
+
+
+def test_acme_certificate_renewed_on_the_host_without_a_failed_request(host, site, settings, ca_file):
+    """acme mode: the host's timer renews the certificate (pebble issues 10-day certificates, the
+    timer renews under 30 days left) and nginx serves the new one after a graceful reload, with
+    no failed request and no restart; no playbook run involved."""
+    if settings["tls_mode"] != "acme":
+        pytest.skip("acme mode only")
+    timer = host.service("flasky-acme-renew.timer")
+    assert timer.is_enabled and timer.is_running
+    address = host.interface("eth0").addresses[0]
+    before = served_certificate(address, site.name, ca_file)
+    master = host.run("cat /run/nginx.pid").stdout.strip()
+    failures, stop = [], threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                if site.get("/healthz").status_code != 200:
+                    failures.append("status")
+            except requests.RequestException as exc:
+                failures.append(repr(exc))
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    try:
+        renewal = host.run("systemctl start flasky-acme-renew.service")
+        assert renewal.rc == 0, renewal.stderr
+        deadline = time.monotonic() + 30
+        while served_certificate(address, site.name, ca_file)["serialNumber"] == before["serialNumber"]:
+            assert time.monotonic() < deadline, "the renewed certificate is not served"
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        worker.join()
+    assert not failures, failures[:5]
+    assert host.run("cat /run/nginx.pid").stdout.strip() == master  # reloaded, not restarted
+    assert "installed a new certificate" in host.run("journalctl -t flasky-acme-renew --no-pager").stdout
 
 
 def test_http_redirects_to_https(site):
