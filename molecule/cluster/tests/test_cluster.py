@@ -6,6 +6,7 @@ The controller reaches the site like a lab user: https://localhost:<published po
 only the lab's CA. Host checks run over SSH (testinfra's ansible backend, the lab inventory).
 """
 
+import base64
 import json
 import os
 import pathlib
@@ -180,6 +181,57 @@ def test_app_host_logs_arrive_on_the_log_host():
         log.run("ls -R /var/log/remote").stdout
     # and the app's own lines (gunicorn's access log goes to supervisor; the app logs to syslog)
     assert log.file("/var/log/remote/app1").is_directory
+
+
+FORGED_HOST = r"""
+import socket, ssl, sys
+address, port, tls = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "tls"
+sock = socket.create_connection((address, port), 5)
+if tls:
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        sock = context.wrap_socket(sock, server_hostname=sys.argv[4] if len(sys.argv) > 4 else None)
+    except ssl.SSLError as exc:
+        print("refused-handshake", exc); sys.exit(0)
+sock.sendall(b"GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+print("answer:", sock.recv(100))
+"""
+
+
+def test_forged_host_gets_no_page_from_the_lab_network():
+    """From the log host (on the lab network, as an attacker inside it would be): a forged Host
+    over HTTP and over HTTPS gets no answer, an unknown SNI name no handshake."""
+    log, web = node("log"), address_of("web")
+    encoded = base64.b64encode(FORGED_HOST.encode()).decode()
+    assert log.run(f"echo {encoded} | base64 -d > /tmp/forged_host.py").rc == 0
+    assert log.run(f"python3 /tmp/forged_host.py {web} 80 plain").stdout.strip() == "answer: b''"
+    assert log.run(f"python3 /tmp/forged_host.py {web} 443 tls localhost").stdout.strip() == "answer: b''"
+    assert log.run(f"python3 /tmp/forged_host.py {web} 443 tls evil.example").stdout.startswith("refused-handshake")
+
+
+def test_app_servers_refuse_a_forged_host_and_mails_link_to_the_server_name():
+    """gunicorn on an app host, asked directly by the web host (the only one allowed) with a
+    forged Host: refused by the app. A password reset asked through the site mails a link to the
+    site's own name (SERVER_NAME), whatever the request said."""
+    app1 = address_of("app1")
+    answer = node("web").run(f"python3 -c \"import http.client as h; c = h.HTTPConnection('{app1}', 8000, timeout=5); "
+                             "c.request('GET', '/auth/login', headers={'Host': 'evil.example'}); "
+                             "print(c.getresponse().status)\"")
+    assert answer.stdout.strip() == "400", answer.stdout + answer.stderr
+    with requests.Session() as browser:
+        form = browser.get(URL + "/auth/reset", verify=CA, timeout=15)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text).group(1)
+        sent = browser.post(URL + "/auth/reset", verify=CA, timeout=15, allow_redirects=False,
+                            headers={"Referer": URL + "/auth/reset", "X-Forwarded-Host": "evil.example"},
+                            data={"csrf_token": token, "email": "before_upgrade@mail.lab.example.org"})
+        assert sent.status_code == 302, sent.text[:500]
+    found = wait_for(lambda: mail_catcher(
+        "grep -l 'Reset Your Password' /home/inbox/Maildir/new/* 2>/dev/null").stdout.strip())
+    assert found, mail_catcher("ls -l /home/inbox/Maildir/new").stdout
+    message = mail_catcher(f"cat {found.splitlines()[0]}").stdout
+    assert f"https://localhost:{8443 + OFFSET}/auth/reset/" in message.replace("=\n", ""), message[-1500:]
+    assert "evil.example" not in message
 
 
 def test_ssh_still_lets_the_deployer_in_with_a_key_only():
