@@ -138,7 +138,9 @@ def runs(name):
     """The JSON report of a run of the side effect (molecule/default/side_effect.yml)."""
     path = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "runs" / f"{name}.json"
     text = path.read_text()
-    return json.loads(text[text.index("{"):])
+    # the report is the last document, at the start of a line (-vvv prints lines before it)
+    start = text.rindex("\n{\n") + 1 if "\n{\n" in text else text.index("{")
+    return json.loads(text[start:])
 
 
 def deploy_step(report, host_name):
