@@ -15,12 +15,20 @@ ARTIFACT := flasky-deploy-$(VERSION).tar.gz
 setup:
 	bash scripts/setup.sh
 
-test: lint test-app test-unit build molecule
+# `make test` alone on a fresh clone: setup first (idempotent: seconds on a prepared machine),
+# then each phase, with its time.
+test:
+	@for phase in setup lint test-app test-unit build molecule; do \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$phase || exit 1; \
+	  echo "=== $$phase took $$(( $$(date +%s) - start )) s"; \
+	done
 
 lint:
 	yamllint --strict .
 	ansible-lint --profile production
 	ruff check .
+	python scripts/check-links.py
 	antsibull-changelog lint
 
 test-app:
