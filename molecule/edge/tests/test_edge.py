@@ -126,6 +126,26 @@ def test_only_intended_ports_are_reachable_from_the_relay(host, relay):
     }, out.stdout
 
 
+def can_connect(src, address, port):
+    family = "socket.AF_INET6" if ":" in address else "socket.AF_INET"
+    out = src.run(f"python3 -c \"import socket; s = socket.socket({family}); s.settimeout(3); "
+                  f"s.connect(('{address}', {port}))\"")
+    return out.rc == 0
+
+
+def test_ssh_from_allowed_addresses_only_over_ipv4_and_ipv6(host, relay, plain):
+    """edge-debian12 takes SSH from the relay's addresses only: the IPv6 rule follows the list
+    too (a dual-stack network: the other container is refused over both families)."""
+    if hostname(host) != "edge-debian12":
+        pytest.skip("firewall_ssh_from is set on edge-debian12")
+    v4 = host.interface("eth0").addresses
+    v6 = [a for a in v4 if ":" in a and not a.startswith("fe80")]
+    v4 = [a for a in v4 if ":" not in a]
+    assert v4 and v6, host.interface("eth0").addresses
+    assert can_connect(relay, v4[0], 22) and can_connect(relay, v6[0], 22)
+    assert not can_connect(plain, v4[0], 22) and not can_connect(plain, v6[0], 22)
+
+
 def test_ruleset_is_in_place_and_persistent(host):
     assert host.run("nft list table inet flasky_firewall").rc == 0
     assert host.service("nftables").is_enabled
