@@ -234,6 +234,35 @@ def test_app_servers_refuse_a_forged_host_and_mails_link_to_the_server_name():
     assert "evil.example" not in message
 
 
+def test_no_private_port_reachable_from_outside_while_the_site_was_deployed():
+    """molecule/cluster/converge.yml watched, from a container on the lab network that is not a
+    site host, the database, gunicorn and rsyslog ports during every site.yml run (the first,
+    from bare hosts, included): none was ever reached."""
+    records = sorted(EPHEMERAL.glob("port-watch-*.jsonl"))
+    assert len(records) >= 2, records  # converge and idempotence
+    for record in records:
+        lines = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+        reached = [line for line in lines if "reached" in line]
+        assert not reached, (record.name, reached[:5])
+        assert lines and lines[-1].get("rounds", 0) > 10, (record.name, lines[-1:])
+
+
+def open_ports(scanner, address):
+    out = scanner(f"nmap -Pn -n -p- --min-rate 4000 -T4 --max-retries 1 -oG - {address}")
+    assert out.returncode == 0, out.stderr
+    return sorted(int(port.split("/")[0]) for port in re.findall(r"\d+/open/tcp", out.stdout))
+
+
+def test_every_port_of_every_host_scanned_from_outside_only_ssh_and_the_web():
+    """From a container on the lab network that is not a site host: every TCP port of every lab
+    host; only SSH everywhere, and HTTP/HTTPS on the web host."""
+    install = mail_catcher("command -v nmap || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nmap")
+    assert install.returncode == 0, install.stderr
+    for name in SSH_PORTS:
+        expected = [22, 80, 443] if name == "web" else [22]
+        assert open_ports(mail_catcher, address_of(name)) == expected, name
+
+
 def test_ssh_still_lets_the_deployer_in_with_a_key_only():
     for name in ("web", "app1", "db"):
         config = node(name).run("sshd -T").stdout
