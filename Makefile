@@ -29,6 +29,7 @@ lint:
 	ansible-lint --profile production
 	ruff check .
 	python scripts/check-links.py
+	python scripts/role_docs.py --check
 	antsibull-changelog lint
 
 test-app:
