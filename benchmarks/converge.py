@@ -1,0 +1,121 @@
+"""Part 1, converge: a fresh site.yml on a bare Debian 12 host over SSH, the no-op rerun, the
+rerun with each speed setting switched off, Mitogen (optional) on a second bare host, and the
+wheelhouse built once on the controller against a cold build."""
+
+import pathlib
+import shutil
+import subprocess
+import time
+
+from common import ROOT, VENV_BIN, WORK, Lab, log, summary, time_by_role, top_tasks
+
+# Debian 12: CPython 3.11, glibc 2.36 (see flask_app's vars/)
+TARGET = "3.11-x86_64-36"
+
+
+def bench_converge(results):
+    # SSH's rate limit raised (30 new connections a minute by default) so that a run without
+    # ControlPersist, one connection per task, can be measured at all.
+    lab = Lab("converge", {"bench": ["webservers", "appservers", "dbservers"]}, offset=300,
+              extra_vars={"firewall_ssh_rate": "6000/minute"})
+    try:
+        lab.up()
+        # a cold controller build cache too: the fresh run includes building the wheelhouse
+        build_dir = WORK / "converge" / "build"
+        site = ("playbooks/site.yml", "-e", f"flask_app_build_dir={build_dir}")
+        profile = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"}
+        fresh = lab.playbook(*site, env=profile, label="fresh")
+        log(f"converge fresh: {fresh['seconds']} s, {fresh['tasks']} tasks, {fresh['changed']} changed")
+        rerun = lab.playbook(*site, env=profile, label="rerun")
+        log(f"converge rerun: {rerun['seconds']} s, changed {rerun['changed']}")
+        settings = {}
+        off = {
+            "pipelining": {"ANSIBLE_PIPELINING": "False"},
+            # one SSH connection (and login) per task
+            "controlpersist": {"ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o PreferredAuthentications=publickey"},
+            "fact_cache": {"ANSIBLE_GATHERING": "implicit", "ANSIBLE_CACHE_PLUGIN": "memory"},
+        }
+        for name, env in off.items():
+            run = lab.playbook(*site, env=env, label=f"rerun-no-{name}")
+            settings[name] = {"on_seconds": rerun["seconds"], "off_seconds": run["seconds"],
+                              "off_over_on": round(run["seconds"] / rerun["seconds"], 2), "changed_off": run["changed"]}
+            log(f"rerun without {name}: {run['seconds']} s")
+        # Mitogen (optional, not adopted by default): fresh and rerun on a second bare host
+        mitogen = mitogen_env()
+        if mitogen:
+            settings["mitogen"] = bench_mitogen(site, mitogen, fresh, rerun)
+        # the wheelhouse built once on the controller (cached by source hash) vs built cold
+        cold = WORK / "converge" / "build-cold"
+        wheel = build_wheelhouse_times(build_dir, cold)
+        settings["wheelhouse_once"] = wheel
+        results["converge"] = {"fresh": summary(fresh), "rerun": summary(rerun),
+                               "rerun_over_fresh": round(rerun["seconds"] / fresh["seconds"], 3),
+                               "settings": settings, "rerun_profile": top_tasks(rerun["stdout"]),
+                               "rerun_by_role": time_by_role(rerun["stdout"]),
+                               "fresh_by_role": time_by_role(fresh["stdout"])}
+        return lab
+    except Exception:
+        lab.down()
+        raise
+
+
+def mitogen_env():
+    """The settings that run a playbook with Mitogen's strategy, or None if it is not installed."""
+    try:
+        import ansible_mitogen
+    except ImportError:
+        log("mitogen not installed: its comparison is skipped (pip install -r benchmarks/requirements.txt)")
+        return None
+    plugins = pathlib.Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def bench_mitogen(site, mitogen, fresh, rerun):
+    """Fresh converge and rerun of a second bare host with Mitogen, against the default runs."""
+    lab = Lab("converge-mitogen", {"bench": ["webservers", "appservers", "dbservers"]}, offset=320)
+    try:
+        lab.up()
+        # Under Mitogen the apt module cannot install its own python3-apt on a bare host: that
+        # is done first, over raw SSH, and counted in the fresh converge.
+        start = time.monotonic()
+        install = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-apt"
+        boot = subprocess.run(["ansible", "-i", str(lab.dir / "hosts.yml"), "all", "-b", "-m", "ansible.builtin.raw",
+                               "-a", install], cwd=ROOT, env=lab.env, capture_output=True, text=True)
+        if boot.returncode != 0:
+            raise RuntimeError(f"python3-apt bootstrap failed: {boot.stdout[-2000:]}")
+        bootstrap = time.monotonic() - start
+        m_fresh = lab.playbook(*site, env=mitogen, label="fresh")
+        m_fresh["seconds"] = round(m_fresh["seconds"] + bootstrap, 1)
+        m_rerun = lab.playbook(*site, env=mitogen, label="rerun")
+    except Exception as exc:  # optional: its failure must not cost the other measurements
+        log(f"mitogen comparison failed: {exc}"[:3000])
+        return {"error": " ".join(str(exc).split())[:500]}
+    finally:
+        lab.down()
+    log(f"mitogen: fresh {m_fresh['seconds']} s (python3-apt bootstrap {bootstrap:.1f} s), "
+        f"rerun {m_rerun['seconds']} s, changed {m_rerun['changed']}")
+    return {"fresh_seconds": m_fresh["seconds"], "bootstrap_seconds": round(bootstrap, 1),
+            "rerun_seconds": m_rerun["seconds"], "rerun_changed": m_rerun["changed"],
+            "rerun_over_fresh": round(m_rerun["seconds"] / m_fresh["seconds"], 3),
+            "default_over_mitogen_fresh": round(fresh["seconds"] / m_fresh["seconds"], 2),
+            "default_over_mitogen_rerun": round(rerun["seconds"] / m_rerun["seconds"], 2)}
+
+
+def build_wheelhouse_times(cached_dir, cold_dir):
+    """build_release.py with its cache vs a cold one: what building once on the controller saves
+    (a per-host build would pay the cold time on every host)."""
+    times = {}
+    for label, cache in (("cached", cached_dir), ("cold", cold_dir)):
+        if label == "cold":
+            shutil.rmtree(cold_dir, ignore_errors=True)
+        start = time.monotonic()
+        out = subprocess.run([str(VENV_BIN / "python"), str(ROOT / "roles/flask_app/files/build_release.py"), "build",
+                              "--source", str(ROOT / "app_src"), "--flask-app", "flasky.wsgi", "--name", "flasky",
+                              "--build-dir", str(cache), "--extras", "production", "--add", "gunicorn",
+                              "--engine", "postgresql", "--target", TARGET],
+                             capture_output=True, text=True)
+        times[label] = round(time.monotonic() - start, 2)
+        if out.returncode != 0:
+            times[label + "_error"] = out.stderr[-500:]
+    times["cold_over_cached"] = round(times["cold"] / max(times["cached"], 0.01), 1)
+    return times
