@@ -30,6 +30,7 @@ def test_wrong_password_and_unknown_user_are_refused(host):
 
 
 def test_root_only_through_the_socket_without_password(host):
+    # The side effect adds a remote root; the reconverge removes it.
     assert root_sql(host, "SELECT COUNT(*) FROM mysql.user WHERE User = 'root' AND Host <> 'localhost'") == "0"
     plugin = root_sql(host, "SELECT JSON_VALUE(Priv, '$.plugin') FROM mysql.global_priv "
                             "WHERE User = 'root' AND Host = 'localhost'")
@@ -40,6 +41,7 @@ def test_root_only_through_the_socket_without_password(host):
 
 
 def test_no_anonymous_users_no_test_database(host):
+    # Debian's MariaDB starts without them: the side effect adds them, the reconverge removes them.
     assert root_sql(host, "SELECT COUNT(*) FROM mysql.user WHERE User = ''") == "0"
     assert "test" not in root_sql(host, "SHOW DATABASES").split()
 
