@@ -69,8 +69,10 @@ def on_this_machine(inventory):
         "children": {group: {"hosts": {"localhost": None}} for group in GROUPS}}}))
 
 
-def check_secrets(inventory, vault=None):
-    return ansible("ansible-playbook", "-i", str(inventory), "playbooks/check.yml", "--tags", "secrets", vault=vault)
+def check_secrets(inventory, vault=None, *, everything=False):
+    """site.yml's pre-flight (check.yml) on an inventory: its secret checks only, or all of it."""
+    tags = [] if everything else ["--tags", "secrets"]
+    return ansible("ansible-playbook", "-i", str(inventory), "playbooks/check.yml", *tags, vault=vault)
 
 
 def test_new_inventory_has_random_secrets_encrypted_and_passes_the_checks(work):
@@ -92,8 +94,10 @@ def test_new_inventory_has_random_secrets_encrypted_and_passes_the_checks(work):
     settings = yaml.safe_load((first / "group_vars/all/main.yml").read_text())
     assert settings["deploy_server_name"] == "shop.example.com"
     on_this_machine(first)
-    checked = check_secrets(first, vault=work / "password")
+    # site.yml's whole pre-flight accepts it (settings, secrets, the app's source and release)
+    checked = check_secrets(first, vault=work / "password", everything=True)
     assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr
+    assert "Check the secrets" in checked.stdout and "Check and build each app" in checked.stdout
     # an existing inventory is never overwritten
     again, _ = new_inventory(work, "shop", "shop.example.com")
     assert again.returncode != 0 and "exists" in again.stdout
