@@ -1,5 +1,6 @@
 """What users of the postgresql role see: a private server, password auth, working backups."""
 
+import json
 
 APP = "PGPASSWORD={pw} psql -h {host} -U {user} -d flasky -v ON_ERROR_STOP=1 -qtA -c {sql!r}"
 
@@ -53,14 +54,28 @@ def test_listens_on_loopback_only(host):
     assert all(a.startswith(("127.0.0.1:", "[::1]:")) for a in pg), pg
 
 
-def test_restore_brought_the_rows_back(host):
+def test_restore_brought_the_rows_back_and_the_dumps_schema(host):
     out = app_sql(host, "SELECT count(*) FROM probe")
     assert out.rc == 0, out.stderr
     assert out.stdout.strip() == "1234"
+    # what the later release's migration created is gone: columns, tables, indexes
+    columns = app_sql(host, "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) "
+                            "FROM information_schema.columns WHERE table_name = 'probe'")
+    assert columns.stdout.strip() == "id,v", columns.stdout
+    tables = app_sql(host, "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class c "
+                           "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'")
+    # (t_verify is made by the test above, after the restore)
+    assert set(tables.stdout.strip().split(",")) - {"t_verify"} == {"probe", "probe_pkey"}, tables.stdout
+
+
+def test_restore_ran_as_the_owner_not_a_superuser(host):
+    restored_as = host.file("/root/molecule-backup-path").content_string.split("\n")[1]
+    assert restored_as == "flasky"
+    assert superuser_sql(host, "SELECT rolsuper FROM pg_roles WHERE rolname = 'flasky'") == "f"
 
 
 def test_backup_is_verified_and_private(host):
-    path = host.file("/root/molecule-backup-path").content_string.strip()
+    path = host.file("/root/molecule-backup-path").content_string.split("\n")[0]
     dump = host.file(path)
     assert dump.exists and dump.size > 0
     assert dump.user == "postgres" and dump.mode == 0o600
@@ -95,3 +110,18 @@ def test_memory_defaults_derive_from_ram(host):
     conf = host.run("cat /etc/postgresql/*/main/conf.d/50-flasky.conf").stdout
     ram = int(host.run("awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo").stdout)
     assert f"effective_cache_size = {ram * 3 // 4}MB" in conf
+
+
+def test_refused_settings_fail_before_any_restart(host):
+    record = json.loads(host.file("/root/molecule-refused.json").content_string)
+    refused = record["refused"]
+    assert "postgresql_port" in refused["port"], refused
+    # the server's own words, naming the setting
+    assert 'unrecognized configuration parameter "no_such_setting"' in refused["unknown"], refused
+    assert '"work_mem"' in refused["value"], refused
+    assert '"max_wal_senders"' in refused["range"], refused
+    assert all("nothing was changed" in refused[case] for case in ("unknown", "value", "range")), refused
+    # same start time (no restart, no crash) and the same settings file
+    assert record["before"] == record["after"]
+    conf = host.run("cat /etc/postgresql/*/main/conf.d/50-flasky.conf").stdout
+    assert "no_such_setting" not in conf and "lots" not in conf
