@@ -1,5 +1,7 @@
 """What users of the mysql role see: a private MariaDB, password auth, working backups."""
 
+import json
+
 APP = "MYSQL_PWD={pw} mariadb -h 127.0.0.1 -u {user} flasky -N -e {sql!r}"
 
 
@@ -59,14 +61,27 @@ def test_listens_on_loopback_only(host):
     assert addrs and all(a.startswith("127.0.0.1:") for a in addrs), addrs
 
 
-def test_restore_brought_the_rows_back(host):
+def test_restore_brought_the_rows_back_and_the_dumps_schema(host):
     out = app_sql(host, "SELECT COUNT(*) FROM probe")
     assert out.rc == 0, out.stderr
     assert out.stdout.strip() == "1234"
+    # what the later release's migration created is gone: the column, the table, the view
+    columns = root_sql(host, "SELECT GROUP_CONCAT(column_name ORDER BY ordinal_position) "
+                             "FROM information_schema.columns WHERE table_schema = 'flasky' AND table_name = 'probe'")
+    assert columns == "id,v"
+    tables = root_sql(host, "SELECT GROUP_CONCAT(table_name ORDER BY table_name) "
+                            "FROM information_schema.tables WHERE table_schema = 'flasky'")
+    # (t_verify is made by the test above, after the restore)
+    assert set(tables.split(",")) - {"t_verify"} == {"probe"}, tables
+
+
+def test_restore_ran_as_the_databases_account_not_root(host):
+    restored_as = host.file("/root/molecule-backup-path").content_string.split("\n")[1]
+    assert restored_as.startswith("flasky@"), restored_as
 
 
 def test_backup_is_verified_and_private(host):
-    path = host.file("/root/molecule-backup-path").content_string.strip()
+    path = host.file("/root/molecule-backup-path").content_string.split("\n")[0]
     dump = host.file(path)
     assert dump.exists and dump.size > 0 and dump.mode == 0o600
     assert host.file("/var/backups/mysql").mode == 0o700
@@ -96,3 +111,33 @@ def test_buffer_pool_derived_from_ram(host):
     ram_mb = int(host.run("awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo").stdout)
     want = max(((ram_mb // 4 + 127) // 128) * 128, 128) * 1048576
     assert int(root_sql(host, "SELECT @@innodb_buffer_pool_size")) == want
+
+
+def test_refused_settings_fail_before_any_restart(host):
+    record = json.loads(host.file("/root/molecule-refused.json").content_string)
+    refused = record["refused"]
+    assert "mysql_port" in refused["port"], refused
+    # the server's own words, naming the variable
+    assert "unknown variable 'no_such_setting=1'" in refused["unknown"], refused
+    assert "'wait_timeout'" in refused["value"], refused
+    assert "'sql_safe_updates'" in refused["changed"], refused
+    assert all("nothing was changed" in refused[case] for case in ("unknown", "value", "changed")), refused
+    # the same start (no restart, no crash: the uptime's origin within a second) and the same file
+    before, after = record["before"].split("\n"), record["after"].split("\n")
+    assert abs(int(before[0]) - int(after[0])) <= 1 and before[1] == after[1], record
+    conf = host.file("/etc/mysql/mariadb.conf.d/60-flasky.cnf").content_string
+    assert "no_such_setting" not in conf and "lots" not in conf and "maybe" not in conf
+
+
+def test_retention_keeps_the_dumps_a_rollback_needs(host):
+    """Scheduled dumps go after the retention days; pre-upgrade (labeled) dumps stay by count,
+    the newest five (flask_app_keep_releases' default) whatever their age."""
+    old = "-d '40 days ago'"
+    names = {"scheduled": "flasky-20200101T000000.000Z.sql.gz"}
+    names.update({f"labeled{i}": f"flasky-2020010{i}T000000.000Z-from-0.{i}-to-0.{i + 1}.sql.gz" for i in range(1, 8)})
+    for name in names.values():
+        assert host.run(f"touch {old} /var/backups/mysql/flasky/{name}").rc == 0
+    out = host.run("systemctl start flasky-mysql-backup.service")
+    assert out.rc == 0, out.stderr
+    left = {key for key, name in names.items() if host.file(f"/var/backups/mysql/flasky/{name}").exists}
+    assert left == {"labeled3", "labeled4", "labeled5", "labeled6", "labeled7"}

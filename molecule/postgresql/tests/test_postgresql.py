@@ -125,3 +125,17 @@ def test_refused_settings_fail_before_any_restart(host):
     assert record["before"] == record["after"]
     conf = host.run("cat /etc/postgresql/*/main/conf.d/50-flasky.conf").stdout
     assert "no_such_setting" not in conf and "lots" not in conf
+
+
+def test_retention_keeps_the_dumps_a_rollback_needs(host):
+    """Scheduled dumps go after the retention days; pre-upgrade (labeled) dumps stay by count,
+    the newest five (flask_app_keep_releases' default) whatever their age."""
+    old = "-d '40 days ago'"
+    names = {"scheduled": "flasky-20200101T000000.000Z.dump"}
+    names.update({f"labeled{i}": f"flasky-2020010{i}T000000.000Z-from-0.{i}-to-0.{i + 1}.dump" for i in range(1, 8)})
+    for name in names.values():
+        assert host.run(f"touch {old} /var/backups/postgresql/flasky/{name}").rc == 0
+    out = host.run("systemctl start flasky-postgresql-backup.service")
+    assert out.rc == 0, out.stderr
+    left = {key for key, name in names.items() if host.file(f"/var/backups/postgresql/flasky/{name}").exists}
+    assert left == {"labeled3", "labeled4", "labeled5", "labeled6", "labeled7"}
