@@ -2,6 +2,9 @@
 log lines received (also after a log-host outage), only intended ports reachable, sshd
 hardened, and a Lynis hardening index above the plain image's."""
 
+import base64
+import os
+import pathlib
 import re
 import time
 import uuid
@@ -62,6 +65,44 @@ def test_mail_like_the_app_sends_it_is_delivered_through_the_relay(host, relay):
     assert re.search(r"with ESMTPS?A", mail), mail[:800]
     myhostname = host.run("postconf -h myhostname").stdout.strip()
     assert "." in myhostname and f"from {myhostname} (" in mail, mail[:800]
+
+
+def send_mail(host, subject):
+    assert host.run(f"printf 'Subject: {subject}\\n\\nrelay check\\n' | /usr/sbin/sendmail inbox@relay.test").rc == 0
+
+
+def serve_relay_certificate(relay, ca_name):
+    """Make the catcher serve the relay.test certificate made by `ca_name` (prepare.yml made two)."""
+    ca_dir = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / ca_name
+    for name in ("relay.crt", "relay.key"):
+        data = base64.b64encode((ca_dir / name).read_bytes()).decode()
+        assert relay.run(f"echo {data} | base64 -d > /etc/postfix/{name}").rc == 0
+    # no TLS session of the other certificate may be resumed
+    out = relay.run("systemctl stop postfix && rm -f /var/lib/postfix/smtpd_scache.db && systemctl start postfix")
+    assert out.rc == 0, out.stderr
+
+
+def test_relay_login_is_not_attempted_with_a_certificate_from_another_ca(host, relay):
+    """The relay's certificate must chain to the CA the site trusts (postfix_relayhost_ca_cert) and
+    carry the relay's name before the password goes out; until then the mail waits in the queue."""
+    subject = f"other CA {uuid.uuid4().hex}"
+    since = relay.run("date +%s").stdout.strip()
+    serve_relay_certificate(relay, "other-ca")
+    try:
+        assert host.run("systemctl stop postfix && rm -f /var/lib/postfix/smtp_scache.db "
+                        "&& systemctl start postfix").rc == 0
+        send_mail(host, subject)
+        reason = wait_for(lambda: re.search(r"certificate (not verified|verification failed)|untrusted",
+                                            host.run("mailq").stdout, re.I), 60)
+        assert reason, host.run("mailq").stdout
+        assert not relay.run(f"grep -rl '{subject}' /home/inbox/Maildir/new").stdout.strip()
+        logins = relay.run(f"journalctl --since @{since} --no-pager | grep -c sasl_username || true").stdout
+        assert logins.strip() == "0", "the relay saw a login"
+    finally:
+        serve_relay_certificate(relay, "relay-ca")
+    # trusted again: the queued mail goes out
+    assert host.run("postqueue -f").rc == 0
+    assert wait_for(lambda: relay.run(f"grep -rl '{subject}' /home/inbox/Maildir/new").stdout.strip(), 90)
 
 
 def test_root_mail_goes_to_the_alias(host, relay):
