@@ -130,10 +130,11 @@ def test_refused_settings_fail_before_any_restart(host):
 
 
 def test_retention_keeps_the_dumps_a_rollback_needs(host):
-    """Scheduled dumps go after the retention days; pre-upgrade (labeled) dumps stay by count,
-    the newest five (flask_app_keep_releases' default) whatever their age."""
+    """Scheduled and manual dumps go after the retention days; pre-upgrade dumps
+    (from-<release>-to-<release>) stay by count, the newest five (flask_app_keep_releases' default)
+    whatever their age."""
     old = "-d '40 days ago'"
-    names = {"scheduled": "flasky-20200101T000000.000Z.sql.gz"}
+    names = {"scheduled": "flasky-20200101T000000.000Z.sql.gz", "manual": "flasky-20200109T000000.000Z-manual.sql.gz"}
     names.update({f"labeled{i}": f"flasky-2020010{i}T000000.000Z-from-0.{i}-to-0.{i + 1}.sql.gz" for i in range(1, 8)})
     for name in names.values():
         assert host.run(f"touch {old} /var/backups/mysql/flasky/{name}").rc == 0

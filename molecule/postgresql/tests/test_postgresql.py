@@ -128,10 +128,11 @@ def test_refused_settings_fail_before_any_restart(host):
 
 
 def test_retention_keeps_the_dumps_a_rollback_needs(host):
-    """Scheduled dumps go after the retention days; pre-upgrade (labeled) dumps stay by count,
-    the newest five (flask_app_keep_releases' default) whatever their age."""
+    """Scheduled and manual dumps go after the retention days; pre-upgrade dumps
+    (from-<release>-to-<release>) stay by count, the newest five (flask_app_keep_releases' default)
+    whatever their age."""
     old = "-d '40 days ago'"
-    names = {"scheduled": "flasky-20200101T000000.000Z.dump"}
+    names = {"scheduled": "flasky-20200101T000000.000Z.dump", "manual": "flasky-20200109T000000.000Z-manual.dump"}
     names.update({f"labeled{i}": f"flasky-2020010{i}T000000.000Z-from-0.{i}-to-0.{i + 1}.dump" for i in range(1, 8)})
     for name in names.values():
         assert host.run(f"touch {old} /var/backups/postgresql/flasky/{name}").rc == 0
@@ -139,3 +140,16 @@ def test_retention_keeps_the_dumps_a_rollback_needs(host):
     assert out.rc == 0, out.stderr
     left = {key for key, name in names.items() if host.file(f"/var/backups/postgresql/flasky/{name}").exists}
     assert left == {"labeled3", "labeled4", "labeled5", "labeled6", "labeled7"}
+
+
+def test_restore_drill_reports_and_fails_on_a_difference(host):
+    record = json.loads(host.file("/root/molecule-drill.json").content_string)
+    drill = record["drill"]
+    print(f"\ndrill: {drill}")
+    assert drill["differences"] == [], drill
+    # probe, and drill_writes with the rows committed when the dump's snapshot was taken
+    assert int(drill["tables"]) >= 2 and int(drill["rows"]) >= 1234, drill
+    assert drill["restored_as"] == "flasky"
+    assert float(drill["restore_seconds"]) > 0 and int(drill["dump_age_seconds"]) >= 0
+    assert "public.ghost|1|" in record["tampered"], record["tampered"]
+    assert superuser_sql(host, "SELECT count(*) FROM pg_database WHERE datname = 'flasky_drill'") == "0"
