@@ -141,6 +141,60 @@ def test_lines_written_during_a_log_host_outage_arrive_after_it(host, relay):
     assert arrived and not missing, missing
 
 
+def put_identity(host, ca_dir, name):
+    """A certificate and key made on the controller (prepare.yml), copied to /tmp on the host."""
+    files = {}
+    for ext in ("crt", "key"):
+        data = base64.b64encode((pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / ca_dir / "hosts"
+                                 / f"{name}.{ext}").read_bytes()).decode()
+        files[ext] = f"/tmp/{ca_dir}-{name}.{ext}"
+        assert host.run(f"echo {data} | base64 -d > {files[ext]} && chmod 600 {files[ext]}").rc == 0
+    return files
+
+
+def send_syslog_tls(host, line, cert, key):
+    """One RFC 5424 line to the log host over TLS with this certificate (openssl, not rsyslog)."""
+    return host.run(f"(printf '%s\\n' {line!r}; sleep 2) | timeout 10 openssl s_client -quiet -connect relay.test:6514 "
+                    f"-cert {cert} -key {key} -CAfile /etc/rsyslog.d/tls/ca.crt -verify_return_error")
+
+
+def test_log_host_takes_only_the_inventory_hosts_certificates_and_sanitises_their_names(host, relay):
+    """Plain TCP, a certificate for the right name from another CA, and one of the site's CA for a name
+    that is not a sender are refused; the host's own certificate is taken, and the HOSTNAME it sends
+    (../../etc/...) stays one directory under the remote-log directory."""
+    marker = uuid.uuid4().hex[:10]
+    me = hostname(host)
+    # plain TCP: no TLS handshake, nothing taken
+    plain = f"<14>1 2026-11-26T00:00:00Z forged-{marker} flasky - - - plain-{marker}"
+    host.run(f"timeout 5 bash -c 'printf \"%s\\n\" {plain!r} > /dev/tcp/relay.test/6514'")
+    other = put_identity(host, "other-internal-ca", "edge-debian12")
+    send_syslog_tls(host, f"<14>1 2026-11-26T00:00:00Z {me} flasky - - - otherca-{marker}", other["crt"], other["key"])
+    wrong = put_identity(host, "internal-ca", "edge-relay")
+    send_syslog_tls(host, f"<14>1 2026-11-26T00:00:00Z {me} flasky - - - notpeer-{marker}", wrong["crt"], wrong["key"])
+    # the control: the same client with this host's own certificate is taken
+    own = send_syslog_tls(host, f"<14>1 2026-11-26T00:00:00Z ../../etc/flasky-{marker} flasky - - - own-{marker}",
+                          "/etc/rsyslog.d/tls/host.crt", "/etc/rsyslog.d/tls/host.key")
+    assert wait_for(lambda: relay.run(f"grep -rl own-{marker} /var/log/remote").stdout.strip(), 30), own.stderr
+    found = relay.run(f"grep -rl own-{marker} /var/log/remote").stdout.split()
+    assert all(path.count("/") == 5 and path.startswith("/var/log/remote/") for path in found), found
+    assert not relay.file(f"/etc/flasky-{marker}").exists
+    outside = relay.run(f"find / -xdev \\( -path /proc -o -path /var/log/remote \\) -prune "
+                        f"-o -name '*flasky-{marker}*' -print")
+    assert outside.stdout.strip() == "", outside.stdout
+    for refused in ("plain", "otherca", "notpeer"):
+        assert relay.run(f"grep -rl {refused}-{marker} /var/log/remote").stdout.strip() == "", refused
+    assert not relay.file(f"/var/log/remote/forged-{marker}").exists
+
+
+def test_log_lines_travel_over_tls_only(host, relay):
+    """The host's rsyslog holds a connection to the log host's TLS port, and no plain listener is left."""
+    assert wait_for(lambda: ":6514" in host.run("ss -Htn state established '( dport = :6514 )'").stdout, 30)
+    assert relay.run("ss -Htln '( sport = :514 )'").stdout.strip() == ""
+    handshake = host.run("timeout 5 openssl s_client -connect relay.test:6514 -CAfile /etc/rsyslog.d/tls/ca.crt "
+                         "-verify_return_error -brief </dev/null")
+    assert "edge-relay" in handshake.stdout + handshake.stderr
+
+
 def test_rotation_policies(host):
     assert "/var/log/flasky/*.log" in host.file("/etc/logrotate.d/flasky").content_string
     assert host.run("logrotate --debug /etc/logrotate.d/flasky").rc == 0
