@@ -1,5 +1,6 @@
-"""Part 1, converge: a fresh site.yml on a bare Debian 12 host over SSH, the no-op rerun, the
-rerun with each speed setting switched off, Mitogen (optional) on a second bare host, and the
+"""Part 1, converge: a fresh site.yml on a bare Debian 12 host over SSH, the floor of that fresh
+run (one apt transaction of the same packages on another bare host), the no-op rerun, the rerun
+with each speed setting switched off, Mitogen (optional) on a second bare host, and the
 wheelhouse built once on the controller against a cold build."""
 
 import pathlib
@@ -26,8 +27,12 @@ def bench_converge(results):
         profile = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"}
         fresh = lab.playbook(*site, env=profile, label="fresh")
         log(f"converge fresh: {fresh['seconds']} s, {fresh['tasks']} tasks, {fresh['changed']} changed")
+        floor = apt_floor(lab)
+        log(f"apt floor: {floor['seconds']} s for {floor['packages']} packages")
         rerun = lab.playbook(*site, env=profile, label="rerun")
         log(f"converge rerun: {rerun['seconds']} s, changed {rerun['changed']}")
+        repair = drift_repair(lab, site)
+        log(f"drift repair: {repair['seconds']} s, repaired: {repair['repaired']}")
         settings = {}
         off = {
             "pipelining": {"ANSIBLE_PIPELINING": "False"},
@@ -48,7 +53,9 @@ def bench_converge(results):
         cold = WORK / "converge" / "build-cold"
         wheel = build_wheelhouse_times(build_dir, cold)
         settings["wheelhouse_once"] = wheel
-        results["converge"] = {"fresh": summary(fresh), "rerun": summary(rerun),
+        results["converge"] = {"fresh": summary(fresh), "rerun": summary(rerun), "apt_floor": floor,
+                               "drift_repair": repair,
+                               "fresh_over_floor": round(fresh["seconds"] / floor["seconds"], 2),
                                "rerun_over_fresh": round(rerun["seconds"] / fresh["seconds"], 3),
                                "settings": settings, "rerun_profile": top_tasks(rerun["stdout"]),
                                "rerun_by_role": time_by_role(rerun["stdout"]),
@@ -57,6 +64,50 @@ def bench_converge(results):
     except Exception:
         lab.down()
         raise
+
+
+def apt_floor(lab):
+    """The floor of a fresh converge: the packages it installed by name (apt-mark showmanual, less
+    the bare image's), installed in one apt transaction (index refresh included, as the converge
+    does) on another bare host of the same image, right after the converge."""
+    floor = Lab("apt-floor", {"bench": ["webservers"]}, offset=340)
+    try:
+        floor.up()
+        bare = set(floor.sh("bench", "apt-mark showmanual").split())
+        packages = sorted(set(lab.sh("bench", "apt-mark showmanual").split()) - bare)
+        start = time.monotonic()
+        floor.sh("bench", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+                 + " ".join(packages))
+        return {"seconds": round(time.monotonic() - start, 1), "packages": len(packages), "names": packages}
+    finally:
+        floor.down()
+
+
+# What a person or an upgrade may change between runs, and how each is seen repaired (the same
+# drift as molecule/default's side effect, tested there).
+DRIFT = ("apt-get remove -y -qq fail2ban && systemctl disable --now postfix"
+         " && sed -i '1i PermitRootLogin yes  # drift' /etc/ssh/sshd_config.d/50-hardening.conf"
+         " && chmod 0644 /srv/flasky/shared/.env")
+REPAIRED = {
+    "package": "dpkg-query -W -f '${Status}' fail2ban | grep -q 'install ok installed'",
+    "service": "systemctl is-active -q postfix && systemctl is-enabled -q postfix",
+    "file": "! grep -q drift /etc/ssh/sshd_config.d/50-hardening.conf",
+    "mode": "test $(stat -c %a /srv/flasky/shared/.env) = 600",
+}
+
+
+def drift_repair(lab, site):
+    """The next run after a drift: its time, and each drifted thing checked on the host after it."""
+    lab.sh("bench", DRIFT)
+    run = lab.playbook(*site, label="drift-repair")
+    repaired = {}
+    for name, check in REPAIRED.items():
+        try:
+            lab.sh("bench", check)
+            repaired[name] = True
+        except RuntimeError:
+            repaired[name] = False
+    return {"seconds": run["seconds"], "changed": run["changed"], "repaired": repaired}
 
 
 def mitogen_env():
