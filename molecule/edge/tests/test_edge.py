@@ -71,12 +71,16 @@ def send_mail(host, subject):
     assert host.run(f"printf 'Subject: {subject}\\n\\nrelay check\\n' | /usr/sbin/sendmail inbox@relay.test").rc == 0
 
 
+def copy_from_controller(host, source, dest):
+    """A file prepare.yml made on the controller (under the ephemeral directory), written to the host."""
+    data = base64.b64encode((pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / source).read_bytes()).decode()
+    assert host.run(f"echo {data} | base64 -d > {dest}").rc == 0
+
+
 def serve_relay_certificate(relay, ca_name):
     """Make the catcher serve the relay.test certificate made by `ca_name` (prepare.yml made two)."""
-    ca_dir = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / ca_name
     for name in ("relay.crt", "relay.key"):
-        data = base64.b64encode((ca_dir / name).read_bytes()).decode()
-        assert relay.run(f"echo {data} | base64 -d > /etc/postfix/{name}").rc == 0
+        copy_from_controller(relay, f"{ca_name}/{name}", f"/etc/postfix/{name}")
     # no TLS session of the other certificate may be resumed
     out = relay.run("systemctl stop postfix && rm -f /var/lib/postfix/smtpd_scache.db && systemctl start postfix")
     assert out.rc == 0, out.stderr
@@ -143,12 +147,10 @@ def test_lines_written_during_a_log_host_outage_arrive_after_it(host, relay):
 
 def put_identity(host, ca_dir, name):
     """A certificate and key made on the controller (prepare.yml), copied to /tmp on the host."""
-    files = {}
-    for ext in ("crt", "key"):
-        data = base64.b64encode((pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / ca_dir / "hosts"
-                                 / f"{name}.{ext}").read_bytes()).decode()
-        files[ext] = f"/tmp/{ca_dir}-{name}.{ext}"
-        assert host.run(f"echo {data} | base64 -d > {files[ext]} && chmod 600 {files[ext]}").rc == 0
+    files = {ext: f"/tmp/{ca_dir}-{name}.{ext}" for ext in ("crt", "key")}
+    for ext, dest in files.items():
+        copy_from_controller(host, f"{ca_dir}/hosts/{name}.{ext}", dest)
+        assert host.run(f"chmod 600 {dest}").rc == 0
     return files
 
 
