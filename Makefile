@@ -49,7 +49,7 @@ molecule:
 	for s in $(SCENARIOS); do \
 	  echo "=== molecule test -s $$s"; \
 	  start=$$(date +%s); \
-	  molecule test -s $$s; \
+	  molecule test -s $$s 2>&1 | python -u scripts/step-times.py; \
 	  echo "=== scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
 	done
 
