@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import re
+import shlex
 import subprocess
 import time
 import uuid
@@ -158,8 +159,44 @@ def test_database_reachable_only_from_app_hosts():
 def test_database_users_only_from_app_hosts_in_pg_hba():
     hba = node("db").run("cat /etc/postgresql/*/main/pg_hba.conf").stdout
     for name in APP_HOSTS:
-        assert address_of(name) in hba
+        lines = [line.split() for line in hba.splitlines() if address_of(name) in line]
+        assert lines and all(line[0] == "hostssl" for line in lines), lines
     assert address_of("web") not in hba
+
+
+# Run on an app host as the app, with its own environment and driver: the connection as deployed,
+# then the same credentials without TLS, trusting another CA, and naming another host.
+DB_ATTEMPTS = r"""
+import json, os, sqlalchemy
+from sqlalchemy.engine import make_url
+url = make_url(os.environ["DATABASE_URL"])
+def attempt(u):
+    try:
+        with sqlalchemy.create_engine(u).connect() as c:
+            return "ssl=%s" % c.exec_driver_sql("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").scalar()
+    except Exception as e:
+        return "refused: " + " ".join(str(e).split())[:300]
+print(json.dumps({
+    "query": dict(url.query),
+    "as_deployed": attempt(url),
+    "without_tls": attempt(url.update_query_dict({"sslmode": "disable"})),
+    "other_ca": attempt(url.update_query_dict({"sslrootcert": "/etc/ssl/certs/ca-certificates.crt"})),
+    "other_name": attempt(url.set(host="web")),
+}))
+"""
+
+
+def test_app_to_database_is_verified_tls_and_nothing_else_gets_in():
+    for name in APP_HOSTS:
+        out = node(name).run(f"sudo -u flasky /srv/flasky/bin/run python -c {shlex.quote(DB_ATTEMPTS)}")
+        assert out.rc == 0, out.stderr
+        result = json.loads(out.stdout)
+        print(name, json.dumps({k: v for k, v in result.items() if k != "query"}))
+        assert result["query"]["sslmode"] == "verify-full"
+        assert result["as_deployed"] == "ssl=True"
+        assert "no encryption" in result["without_tls"]
+        assert "certificate verify failed" in result["other_ca"]
+        assert "does not match host name" in result["other_name"]
 
 
 def test_mail_from_the_app_reaches_the_relay_over_submission():
