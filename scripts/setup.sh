@@ -6,7 +6,10 @@
 #   3. systemd base images for Debian 12 and 13: kept when present, pulled when a
 #      registry answers, otherwise built locally with debootstrap + docker import
 #   4. the project virtualenv (.venv) from requirements-dev.txt, rebuilt only when
-#      that file changes; test tools with conflicting pins (sslyze) in .tools/venv
+#      that file changes; test tools with conflicting pins (sslyze) in .tools/venv.
+#      A clone without them links both to virtualenvs kept in the cache directory, one
+#      per set of pins, shared by every clone of this machine (CI's clean clones too);
+#      the editable install of app_src is pointed at this clone.
 #
 # Rerunning on a prepared machine does nothing slow (a few docker/pip look-ups).
 #
@@ -15,7 +18,8 @@
 #   FLASKY_IMAGE_PULL=auto|never|always            try a registry before building (auto)
 #   FLASKY_PULL_TIMEOUT=20                         seconds a pull attempt may take
 #   FLASKY_DEBIAN_MIRROR=http://deb.debian.org/debian
-#   FLASKY_VENV=.venv  PYTHON=python3
+#   FLASKY_VENV=.venv  FLASKY_TOOLS=.tools  PYTHON=python3
+#   FLASKY_CACHE=~/.cache/flasky-deploy             where the shared virtualenvs live
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +33,7 @@ IMAGE_PULL=${FLASKY_IMAGE_PULL:-auto}
 PULL_TIMEOUT=${FLASKY_PULL_TIMEOUT:-20}
 MIRROR=${FLASKY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 VENV=${FLASKY_VENV:-$here/.venv}
+CACHE=${FLASKY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flasky-deploy}
 PYTHON=${PYTHON:-python3}
 # Packages every base image carries: what a freshly installed Debian server has
 # (systemd as init, python3 for Ansible, sudo, iproute2, CA certificates, netbase).
@@ -116,25 +121,41 @@ ensure_image "$IMAGE_DEBIAN13" trixie &
 pid13=$!
 
 # --- 4. project virtualenv (runs while the images build) -------------------------
+# link_cached LINK NAME: a missing LINK (not set by the environment) becomes a link to
+# $CACHE/NAME, the virtualenv of these pins that any clone of this machine may have made.
+link_cached() {
+  local link=$1 name=$2
+  if [ ! -e "$link" ] && [ ! -L "$link" ]; then
+    mkdir -p "$CACHE/$name"
+    ln -s "$CACHE/$name" "$link"
+  fi
+}
 req=requirements-dev.txt
-stamp="$VENV/.requirements.sha256"
 want=$(sha256sum "$req" app_src/pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)
+[ -n "${FLASKY_VENV:-}" ] || link_cached "$VENV" "venv-${want:0:16}"
+stamp="$VENV/.requirements.sha256"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing the Python tooling into $VENV"
-  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$(readlink -f "$VENV")"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$VENV/bin/python" -m pip install -q -r "$req" 2>&1 | { grep -v -e "^WARNING: Location" -e "^ *$" >&2 || true; }
   echo "$want" > "$stamp"
+fi
+# The reference app is installed editable: from this clone (a shared venv may point elsewhere).
+if [ "$("$VENV/bin/python" -c 'import flasky, os; print(os.path.dirname(os.path.dirname(flasky.__file__)))' 2>/dev/null)" \
+     != "$here/app_src" ]; then
+  out=$("$VENV/bin/python" -m pip install -q --no-deps -e ./app_src 2>&1) || { printf '%s\n' "$out" >&2; exit 1; }
 fi
 
 # Tools the tests run that cannot share the project's venv (sslyze pins an older cryptography
 # than ansible's): each in its own venv under .tools/, from requirements-tools.txt.
 tools=${FLASKY_TOOLS:-$here/.tools}
 want=$(sha256sum requirements-tools.txt | cut -d' ' -f1)
+[ -n "${FLASKY_TOOLS:-}" ] || link_cached "$tools" "tools-${want:0:16}"
 if [ ! -x "$tools/venv/bin/sslyze" ] || [ "$(cat "$tools/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
   log "installing the test tools into $tools"
   mkdir -p "$tools"
-  [ -x "$tools/venv/bin/python" ] || "$PYTHON" -m venv "$tools/venv"
+  [ -x "$tools/venv/bin/python" ] || "$PYTHON" -m venv "$(readlink -f "$tools")/venv"
   "$tools/venv/bin/python" -m pip install -q -r requirements-tools.txt 2>&1 \
     | { grep -v -e "^WARNING: Location" -e "^ *$" >&2 || true; }
   echo "$want" > "$tools/.requirements.sha256"
