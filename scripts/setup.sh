@@ -133,10 +133,12 @@ link_cached() {
 req=requirements-dev.txt
 want=$(sha256sum "$req" app_src/pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)
 [ -n "${FLASKY_VENV:-}" ] || link_cached "$VENV" "venv-${want:0:16}"
+# Through the link's target: pip writes the interpreter's path into the scripts it installs.
+VENV=$(readlink -f "$VENV")
 stamp="$VENV/.requirements.sha256"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing the Python tooling into $VENV"
-  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$(readlink -f "$VENV")"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$VENV/bin/python" -m pip install -q -r "$req" 2>&1 | { grep -v -e "^WARNING: Location" -e "^ *$" >&2 || true; }
   echo "$want" > "$stamp"
@@ -152,10 +154,11 @@ fi
 tools=${FLASKY_TOOLS:-$here/.tools}
 want=$(sha256sum requirements-tools.txt | cut -d' ' -f1)
 [ -n "${FLASKY_TOOLS:-}" ] || link_cached "$tools" "tools-${want:0:16}"
+tools=$(readlink -f "$tools")
 if [ ! -x "$tools/venv/bin/sslyze" ] || [ "$(cat "$tools/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
   log "installing the test tools into $tools"
   mkdir -p "$tools"
-  [ -x "$tools/venv/bin/python" ] || "$PYTHON" -m venv "$(readlink -f "$tools")/venv"
+  [ -x "$tools/venv/bin/python" ] || "$PYTHON" -m venv "$tools/venv"
   "$tools/venv/bin/python" -m pip install -q -r requirements-tools.txt 2>&1 \
     | { grep -v -e "^WARNING: Location" -e "^ *$" >&2 || true; }
   echo "$want" > "$tools/.requirements.sha256"
