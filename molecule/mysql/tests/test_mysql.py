@@ -1,8 +1,18 @@
 """What users of the mysql role see: a private MariaDB, password auth, working backups."""
 
 import json
+import os
+import pathlib
+import shlex
+
+import pytest
+import testinfra
 
 APP = "MYSQL_PWD={pw} mariadb -h 127.0.0.1 -u {user} flasky -N -e {sql!r}"
+
+
+def name_of(host):
+    return host.backend.get_hostname()
 
 
 def app_sql(host, sql, pw="app-password-from-vault", user="flasky"):
@@ -55,10 +65,54 @@ def test_utf8mb4_defaults(host):
                           "WHERE SCHEMA_NAME = 'flasky'") == "utf8mb4"
 
 
-def test_listens_on_loopback_only(host):
+def test_listens_on_loopback_or_the_private_address_only(host):
+    """mysql-debian13 serves the other host (mysql_serve_remote): its private address, never a wildcard."""
     lines = [line.split() for line in host.run("ss -ltnH").stdout.splitlines() if line.strip()]
     addrs = [f[3] for f in lines if f[3].endswith(":3306")]
-    assert addrs and all(a.startswith("127.0.0.1:") for a in addrs), addrs
+    expected = host.interface("eth0").addresses[0] if name_of(host) == "mysql-debian13" else "127.0.0.1"
+    assert addrs and all(a.startswith(f"{expected}:") for a in addrs), addrs
+
+
+# Run on the client host with Debian's PyMySQL, as an app's SQLAlchemy URL with ssl_ca and
+# ssl_check_hostname connects: the server's certificate verified, its address checked.
+PYMYSQL = r"""
+import json, sys, pymysql
+def attempt(**ssl):
+    try:
+        c = pymysql.connect(host=sys.argv[1], user="flasky", password="app-password-from-vault", database="flasky",
+                            ssl=ssl or None, connect_timeout=5)
+        with c.cursor() as cur:
+            cur.execute("SHOW STATUS LIKE 'Ssl_version'")
+            return "tls=" + cur.fetchone()[1]
+    except Exception as e:
+        return "refused: " + " ".join(str(e).split())[:300]
+print(json.dumps({"verified": attempt(ca=sys.argv[2], check_hostname=True),
+                  "without_tls": attempt(),
+                  "other_ca": attempt(ca="/etc/ssl/certs/ca-certificates.crt", check_hostname=True)}))
+"""
+
+
+def test_remote_client_gets_in_over_verified_tls_only(host, request):
+    """From mysql-debian12 (the client group) to mysql-debian13: the account requires TLS, the
+    client verifies the server's certificate (the CA on the controller) and its address."""
+    if name_of(host) != "mysql-debian12":
+        pytest.skip("the client host")
+    server = testinfra.get_host("ansible://mysql-debian13", ansible_inventory=request.config.option.ansible_inventory)
+    address = server.interface("eth0").addresses[0]
+    ca = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "internal-ca", "ca.crt").read_text()
+    assert host.run(f"printf '%s' {shlex.quote(ca)} > /tmp/db-ca.crt").rc == 0
+    assert host.run("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pymysql").rc == 0
+    out = host.run(f"python3 -c {shlex.quote(PYMYSQL)} {address} /tmp/db-ca.crt")
+    assert out.rc == 0, out.stderr
+    result = json.loads(out.stdout)
+    print(f"\nPyMySQL from mysql-debian12 to {address}: {result}")
+    assert result["verified"].startswith("tls=TLSv1.")
+    assert "Access denied" in result["without_tls"]
+    assert "CERTIFICATE_VERIFY_FAILED" in result["other_ca"]
+    # and the MariaDB client without TLS (--skip-ssl): refused by the account
+    plain = host.run(f"MYSQL_PWD=app-password-from-vault mariadb --skip-ssl -h {address} -u flasky flasky "
+                     "-e 'SELECT 1'")
+    assert plain.rc != 0 and "Access denied" in plain.stderr, plain.stderr
 
 
 def test_restore_brought_the_rows_back_and_the_dumps_schema(host):
