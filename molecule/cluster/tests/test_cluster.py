@@ -159,7 +159,8 @@ def test_database_reachable_only_from_app_hosts():
 def test_database_users_only_from_app_hosts_in_pg_hba():
     hba = node("db").run("cat /etc/postgresql/*/main/pg_hba.conf").stdout
     for name in APP_HOSTS:
-        lines = [line.split() for line in hba.splitlines() if address_of(name) in line]
+        address = address_of(name)
+        lines = [line.split() for line in hba.splitlines() if address in line]
         assert lines and all(line[0] == "hostssl" for line in lines), lines
     assert address_of("web") not in hba
 
