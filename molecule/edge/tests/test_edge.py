@@ -3,6 +3,7 @@ log lines received (also after a log-host outage), only intended ports reachable
 hardened, and a Lynis hardening index above the plain image's."""
 
 import base64
+import concurrent.futures
 import os
 import pathlib
 import re
@@ -169,7 +170,7 @@ def test_log_host_takes_only_the_inventory_hosts_certificates_and_sanitises_thei
     # plain TCP: no TLS handshake, nothing taken
     plain = f"<14>1 2026-11-26T00:00:00Z forged-{marker} flasky - - - plain-{marker}"
     host.run(f"timeout 5 bash -c 'printf \"%s\\n\" {plain!r} > /dev/tcp/relay.test/6514'")
-    other = put_identity(host, "other-internal-ca", "edge-debian12")
+    other = put_identity(host, "other-internal-ca", me)
     send_syslog_tls(host, f"<14>1 2026-11-26T00:00:00Z {me} flasky - - - otherca-{marker}", other["crt"], other["key"])
     wrong = put_identity(host, "internal-ca", "edge-relay")
     send_syslog_tls(host, f"<14>1 2026-11-26T00:00:00Z {me} flasky - - - notpeer-{marker}", wrong["crt"], wrong["key"])
@@ -234,16 +235,15 @@ def can_connect(src, address, port):
 
 
 def test_ssh_from_allowed_addresses_only_over_ipv4_and_ipv6(host, relay, plain):
-    """edge-debian12 takes SSH from the relay's addresses only: the IPv6 rule follows the list
-    too (a dual-stack network: the other container is refused over both families)."""
-    if hostname(host) != "edge-debian12":
-        pytest.skip("firewall_ssh_from is set on edge-debian12")
-    v4 = host.interface("eth0").addresses
+    """The host takes SSH from the relay's addresses only (firewall_ssh_from): the IPv6 rule
+    follows the list too (a dual-stack network: the other container is refused over both families)."""
+    assert host.ansible.get_variables().get("firewall_ssh_from"), "firewall_ssh_from is set on every edge host"
+    v4, port = host.interface("eth0").addresses, ssh_port(host)
     v6 = [a for a in v4 if ":" in a and not a.startswith("fe80")]
     v4 = [a for a in v4 if ":" not in a]
     assert v4 and v6, host.interface("eth0").addresses
-    assert can_connect(relay, v4[0], 22) and can_connect(relay, v6[0], 22)
-    assert not can_connect(plain, v4[0], 22) and not can_connect(plain, v6[0], 22)
+    assert can_connect(relay, v4[0], port) and can_connect(relay, v6[0], port)
+    assert not can_connect(plain, v4[0], port) and not can_connect(plain, v6[0], port)
 
 
 def test_ruleset_is_in_place_and_persistent(host):
@@ -294,13 +294,20 @@ def lynis_index(target):
 
 
 @pytest.fixture(scope="module")
-def lynis_baseline(plain):
-    """The untouched container's index, audited once for every hardened host."""
-    return lynis_index(plain)
+def lynis_indexes(request):
+    """Every hardened host's index and the untouched container's, audited side by side once
+    (an audit mostly waits on its own probes)."""
+    inventory = request.config.option.ansible_inventory
+    targets = {hostname(target): target for target in testinfra.get_hosts(["ansible://edge_hosts"],
+                                                                         ansible_inventory=inventory)}
+    targets["edge-plain"] = testinfra.get_host("ansible://edge-plain", ansible_inventory=inventory)
+    with concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
+        futures = {name: pool.submit(lynis_index, target) for name, target in targets.items()}
+    return {name: future.result() for name, future in futures.items()}
 
 
-def test_lynis_hardening_index_rises(host, lynis_baseline):
-    hardened, baseline = lynis_index(host), lynis_baseline
+def test_lynis_hardening_index_rises(host, lynis_indexes):
+    hardened, baseline = lynis_indexes[hostname(host)], lynis_indexes["edge-plain"]
     print(f"\nLynis hardening index: {hostname(host)} (hardened) {hardened}, edge-plain (same image, "
           f"untouched) {baseline}")
     assert hardened > baseline
