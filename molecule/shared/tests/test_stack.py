@@ -398,8 +398,9 @@ def test_release_failing_its_health_gate_is_switched_back(host, site, request, s
     root = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
     run = subprocess.run(
         ["ansible-playbook", "-i", request.config.option.ansible_inventory, "--limit", name, "--tags", "flask_app",
-         "-e", "deploy_release=molecule-unhealthy", "-e", "flask_app_health_path=/no-such-health",
-         "-e", "flask_app_health_timeout=4", str(root / "playbooks" / "site.yml")],
+         "-e", f"deploy_app={APP}", "-e", "deploy_release=molecule-unhealthy",
+         "-e", "flask_app_health_path=/no-such-health", "-e", "flask_app_health_timeout=4",
+         str(root / "playbooks" / "site.yml")],
         env=env, capture_output=True, text=True, timeout=600, check=False)
     assert run.returncode != 0, run.stdout[-2000:]
     output = " ".join((run.stdout + run.stderr).split())  # the YAML callback wraps long messages
