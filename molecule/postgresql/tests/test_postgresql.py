@@ -89,7 +89,7 @@ def test_backup_timer_scheduled_and_service_works(host):
     assert host.run("systemctl is-active flasky-postgresql-backup.timer").stdout.strip() == "active"
     out = host.run("systemctl start flasky-postgresql-backup.service")
     assert out.rc == 0, host.run("journalctl -u flasky-postgresql-backup --no-pager -n 20").stdout
-    assert host.run("ls /var/backups/postgresql/flasky/*.dump | wc -l").stdout.strip() >= "2"
+    assert int(host.run("ls /var/backups/postgresql/flasky/*.dump | wc -l").stdout) >= 2
 
 
 def test_reload_only_setting_is_live_without_restart(host):
