@@ -386,3 +386,23 @@ def test_data_written_before_and_after_is_intact():
     # the table of the expand-only migration is still there after the rollback
     table = node("db").run("sudo -u postgres psql -At -d flasky -c \"SELECT to_regclass('announcements')\"")
     assert table.stdout.strip() == "announcements"
+
+
+def test_database_recovered_to_a_point_in_time_from_the_backup_host():
+    """recover-database.yml took the cluster back to the time noted before `after_target`
+    registered, from the log host's pgBackRest repository: the earlier users are there, that one
+    is gone, and the site took a registration afterwards. The repository is whole."""
+    log = (LIFECYCLE / "recover.log").read_text()
+    assert (LIFECYCLE / "recover.rc").read_text().strip() == "0", log[-3000:]
+    took = re.search(r"Recovered to .*? in ([0-9.]+) s", " ".join(log.split()))
+    assert took, log[-3000:]
+    print(f"\npoint-in-time recovery of the cluster: {took.group(1)} s")
+    users = node("db").run(
+        "sudo -u postgres psql -At -d flasky -c \"SELECT username FROM users "
+        "WHERE username IN ('after_rollback', 'after_target', 'after_recovery') ORDER BY id\"")
+    assert users.stdout.split() == ["after_rollback", "after_recovery"], users.stdout + users.stderr
+    info = node("log").run("sudo -u postgres pgbackrest --stanza=main --output=json info")
+    assert info.rc == 0, info.stderr
+    stanza = json.loads(info.stdout)[0]
+    assert stanza["status"]["code"] == 0 and stanza["cipher"] == "aes-256-cbc", stanza["status"]
+    assert [backup for backup in stanza["backup"] if backup["type"] == "full"]
