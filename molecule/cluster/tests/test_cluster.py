@@ -28,7 +28,8 @@ STATE = pathlib.Path.home() / ".local/share/flasky-deploy" / PREFIX
 URL = f"https://localhost:{8443 + OFFSET}"
 CA = str(STATE / "ca" / "ca.crt")
 APP_HOSTS = ("app1", "app2")
-SECRETS = ("lab-secret-key-not-for-production", "lab-db-password-not-for-production", "lab-relay-password")
+SECRETS = ("lab-secret-key-not-for-production", "lab-db-password-not-for-production", "lab-relay-password",
+           "lab-backup-passphrase-not-for-production")
 
 # The SSH port of each lab host on 127.0.0.1 (inventories/lab/hosts.yml: 2201 + offset, ...).
 SSH_PORTS = {"web": 2201, "app1": 2202, "app2": 2203, "db": 2204, "log": 2205}

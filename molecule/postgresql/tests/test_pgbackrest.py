@@ -68,6 +68,18 @@ def test_lost_primary_recovered_with_every_row_older_than_60s(nodes):
     assert out.rc == 0, out.stderr
 
 
+def test_no_passphrase_or_key_in_the_output_at_vvv():
+    """The recovery's converge ran at -vvv --diff (the repository's configuration rewritten, the
+    fresh host's keys installed): neither the passphrase nor a key is in its output."""
+    output = (EPHEMERAL / "disaster-converge.log").read_text()
+    written = output.split("TASK [flasky.deploy.pgbackrest : Write the configuration]")[-1].split("TASK [")[0]
+    assert f"changed: [{BACKUP}]" in written, written[-2000:]
+    assert "molecule-repository-passphrase" not in output
+    for name in (PRIMARY, BACKUP):
+        key = (EPHEMERAL / "internal-ca" / "hosts" / f"{name}.key").read_text().splitlines()[1]
+        assert key not in output, name
+
+
 @pytest.mark.parametrize("who", ["another host of the site", "a forged certificate"])
 def test_repository_refuses_clients_the_site_did_not_name(nodes, who):
     """The repository serves the stanza to the primary's certificate only: the certificate of
