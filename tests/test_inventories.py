@@ -86,10 +86,10 @@ def test_new_inventory_has_random_secrets_encrypted_and_passes_the_checks(work):
         view = ansible("ansible-vault", "view", str(inventory / "group_vars/all/vault.yml"), vault=work / "password")
         assert view.returncode == 0, view.stderr
         values = yaml.safe_load(view.stdout)
-        assert set(values) == {"vault_deploy_secret_key", "vault_deploy_db_password"}
+        assert set(values) == {"vault_deploy_secret_key", "vault_deploy_db_password", "vault_deploy_backup_cipher_pass"}
         assert all(len(v) == 64 and v.isalnum() for v in values.values())
         secrets += values.values()
-    assert len(set(secrets)) == 4  # fresh for each secret and each inventory
+    assert len(set(secrets)) == 6  # fresh for each secret and each inventory
     assert VAULT_PASSWORD not in out.stdout and not any(s in out.stdout for s in secrets)
     settings = yaml.safe_load((first / "group_vars/all/main.yml").read_text())
     assert settings["deploy_server_name"] == "shop.example.com"
@@ -122,3 +122,46 @@ def test_check_refuses_secrets_that_are_not_secret(work, secret_key, db_password
     report = " ".join(out.stdout.split())
     assert f"deploy_secret_key: {reason}" in report, report[-2000:]
     assert secret_key not in out.stdout + out.stderr and db_password not in out.stdout + out.stderr
+
+
+def backup_site(work, name, settings, *, backup_on_db=False):
+    """A site on this machine with a backup host: `localhost` in every group, and in
+    backupservers either itself (backup_on_db) or `backup1`, another name for this machine."""
+    inventory = work / name
+    (inventory / "group_vars").mkdir(parents=True)
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    backup = "localhost" if backup_on_db else "backup1"
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {
+        "hosts": {"localhost": local, "backup1": local},
+        "children": {**{group: {"hosts": {"localhost": None}} for group in GROUPS},
+                     "backupservers": {"hosts": {backup: None}}}}}))
+    (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump({
+        "deploy_app_source": str(ROOT / "app_src"), "deploy_secret_key": "a-real-looking-secret-key-0123456789abcdef",
+        "deploy_db_password": "a-real-looking-password-0123", **settings}))
+    return ansible("ansible-playbook", "-i", str(inventory), "playbooks/check.yml", "--tags", "secrets")
+
+
+@pytest.mark.parametrize("case, settings, backup_on_db, expected", [
+    ("on-db", {"deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcdef"}, True,
+     "a backup host must not be a database host"),
+    ("mariadb", {"deploy_db_engine": "mysql", "deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcd"},
+     False, "deploy_db_engine must be postgresql"),
+    ("no-passphrase", {}, False, "deploy_backup_cipher_pass: shorter than 32 characters"),
+    ("placeholder", {"deploy_backup_cipher_pass": "change-me-change-me-change-me-change-me"}, False,
+     "deploy_backup_cipher_pass: a placeholder"),
+    ("accepted", {"deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcdef",
+                  "deploy_allow_known_secrets": True}, False, None),
+])
+def test_check_refuses_a_backup_host_it_cannot_trust(work, case, settings, backup_on_db, expected):
+    """A backup host on a database host (the backups would die with it), on a MariaDB site (its
+    repository is PostgreSQL's), or without a real passphrase is refused before any change."""
+    out = backup_site(work, f"backup-{case}", settings, backup_on_db=backup_on_db)
+    if expected is None:  # the control: a backup host of its own, a real passphrase
+        assert out.returncode == 0, out.stdout[-3000:]
+        return
+    assert out.returncode != 0
+    report = " ".join(out.stdout.split())
+    assert expected in report, report[-2000:]
+    for value in settings.values():
+        if isinstance(value, str) and "pass" in value:
+            assert value not in out.stdout + out.stderr
