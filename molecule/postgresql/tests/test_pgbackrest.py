@@ -68,6 +68,13 @@ def test_lost_primary_recovered_with_every_row_older_than_60s(nodes):
     assert out.rc == 0, out.stderr
 
 
+def test_recovery_the_repository_cannot_start_leaves_postgresql_running():
+    record = json.loads((EPHEMERAL / "refused-recovery.json").read_text())
+    assert "20000101-000000F is not one of them" in record["refusal"], record
+    assert "PostgreSQL was left running" in record["refusal"], record
+    assert record["before"] == record["after"], "the server was restarted"
+
+
 def test_no_passphrase_or_key_in_the_output_at_vvv():
     """The recovery's converge ran at -vvv --diff (the repository's configuration rewritten, the
     fresh host's keys installed): neither the passphrase nor a key is in its output."""
