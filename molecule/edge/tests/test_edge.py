@@ -189,6 +189,45 @@ def test_log_host_takes_only_the_inventory_hosts_certificates_and_sanitises_thei
     assert not relay.file(f"/var/log/remote/forged-{marker}").exists
 
 
+def test_a_sender_cannot_write_into_another_senders_directory(host, relay):
+    """The directory is named after the address the connection comes from: a line claiming to be
+    the log host itself (HOSTNAME edge-relay) lands in this host's own directory."""
+    marker = uuid.uuid4().hex[:10]
+    send_syslog_tls(host, f"<14>1 2026-11-26T00:00:00Z edge-relay flasky - - - impostor-{marker}",
+                    "/etc/rsyslog.d/tls/host.crt", "/etc/rsyslog.d/tls/host.key")
+    assert wait_for(lambda: relay.run(f"grep -rl impostor-{marker} /var/log/remote").stdout.strip(), 30)
+    found = relay.run(f"grep -rl impostor-{marker} /var/log/remote").stdout.split()
+    assert found == [f"/var/log/remote/{hostname(host)}/flasky.log"], found
+
+
+def test_a_sender_over_its_quota_has_its_new_lines_dropped_until_it_is_under(host, relay):
+    """The quota script, run with a quota of one byte, puts this sender on rsyslog's table: its next
+    line is dropped (what it wrote before stays) and the log host's log says why; run with the
+    configured quota, the sender is taken off and its lines arrive again."""
+    me, marker = hostname(host), uuid.uuid4().hex[:10]
+    remote = f"/var/log/remote/{me}/flasky.log"
+    before = relay.file(remote).size
+    assert relay.run("systemctl stop flasky-syslog-quota.timer").rc == 0  # no run of its own meanwhile
+    blocked = relay.run("QUOTA_BYTES=1 /usr/local/sbin/flasky-syslog-quota")
+    try:
+        assert blocked.rc == 0 and me in blocked.stdout, blocked
+        time.sleep(2)  # rsyslog reloads the table on the HUP
+        assert host.run(f"logger -t flasky dropped-{marker}").rc == 0
+        time.sleep(8)
+        assert f"dropped-{marker}" not in relay.file(remote).content_string
+        assert relay.file(remote).size >= before  # nothing already written is removed
+        note = relay.run("journalctl -q -t flasky-syslog-quota --no-pager").stdout
+        assert f"sender {me} is over its quota" in note, note[-500:]
+    finally:
+        released = relay.run("/usr/local/sbin/flasky-syslog-quota")
+        relay.run("systemctl start flasky-syslog-quota.timer")
+    assert released.rc == 0 and "over quota: none" in released.stdout, released
+    assert relay.service("flasky-syslog-quota.timer").is_running
+    time.sleep(2)
+    assert host.run(f"logger -t flasky kept-{marker}").rc == 0
+    assert wait_for(lambda: f"kept-{marker}" in relay.file(remote).content_string, 30)
+
+
 def test_log_lines_travel_over_tls_only(host, relay):
     """The host's rsyslog holds a connection to the log host's TLS port, and no plain listener is left."""
     assert wait_for(lambda: ":6514" in host.run("ss -Htn state established '( dport = :6514 )'").stdout, 30)
@@ -259,7 +298,7 @@ def test_sshd_effective_settings(host):
     assert effective["kbdinteractiveauthentication"] == "no"
     assert effective["permitrootlogin"] in ("without-password", "prohibit-password")
     assert effective["maxauthtries"] == "3"
-    assert effective["maxsessions"] == "4" and effective["tcpkeepalive"] == "no"
+    assert effective["maxsessions"] == "2" and effective["tcpkeepalive"] == "no"
     assert effective["banner"] == "/etc/issue.net"
     assert "monitored" in host.file("/etc/issue.net").content_string
     assert effective["port"] == str(ssh_port(host))
