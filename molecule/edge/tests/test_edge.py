@@ -299,6 +299,7 @@ def test_sshd_effective_settings(host):
     assert effective["permitrootlogin"] in ("without-password", "prohibit-password")
     assert effective["maxauthtries"] == "3"
     assert effective["maxsessions"] == "2" and effective["tcpkeepalive"] == "no"
+    assert effective["compression"] == "no"
     assert effective["banner"] == "/etc/issue.net"
     assert "monitored" in host.file("/etc/issue.net").content_string
     assert effective["port"] == str(ssh_port(host))
