@@ -319,6 +319,14 @@ def test_ssh_still_lets_the_deployer_in_with_a_key_only():
         assert "pubkeyauthentication yes" in config
 
 
+def test_no_assembler_linker_or_compiler_on_any_host():
+    """The app hosts compile sdists with tools installed for the build and removed after it; on
+    Debian 12 (app1, db, log) no package check brings binutils (needrestart 3.6 depends on it)."""
+    for name in SSH_PORTS:
+        found = node(name).run("command -v as ld gcc cc clang").stdout.split()
+        assert found == [], f"{name} has {found}"
+
+
 def test_no_secret_in_the_playbook_logs():
     logs = [EPHEMERAL / "ansible.log"] + sorted(LIFECYCLE.glob("*.log"))
     for path in logs:
