@@ -17,9 +17,9 @@ OWNER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
-def run(tmp_path, files, check=False, diff=False):
-    args = {"files": [{"owner": OWNER, "group": GROUP, **entry} for entry in files],
-            "_ansible_check_mode": check, "_ansible_diff": diff}
+def run(tmp_path, files, check=False, diff=False, **call):
+    args = {"files": files if call else [{"owner": OWNER, "group": GROUP, **entry} for entry in files],
+            "_ansible_check_mode": check, "_ansible_diff": diff, **call}
     argfile = tmp_path / "args.json"
     argfile.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     done = subprocess.run([sys.executable, str(MODULE), str(argfile)], capture_output=True, text=True)
@@ -62,6 +62,18 @@ def test_check_mode_reports_and_changes_nothing_with_a_diff(tmp_path):
     assert result["changed"] and conf.read_text() == "old\n"
     assert result["diff"] == [{"before_header": str(conf), "after_header": str(conf),
                                "before": "old\n", "after": "new\n"}]
+
+
+def test_entries_without_owner_or_group_take_the_call_s(tmp_path):
+    conf = tmp_path / "app.conf"
+    result = run(tmp_path, [{"path": str(conf), "content": "x\n", "mode": "0600"}], owner=OWNER, group=GROUP)
+    assert result["changed_paths"] == [str(conf)]
+    missing = run(tmp_path, [{"path": str(conf), "content": "x\n", "mode": "0600"}],
+                  owner="no-such-user-x", group=GROUP)
+    assert missing.get("failed") and "no user named 'no-such-user-x'" in missing["msg"]
+    entry_wins = run(tmp_path, [{"path": str(conf), "content": "x\n", "mode": "0600", "owner": OWNER}],
+                     owner="no-such-user-x", group=GROUP)
+    assert not entry_wins.get("failed") and not entry_wins["changed"]
 
 
 def test_links_and_removals(tmp_path):

@@ -51,13 +51,11 @@ options:
         type: str
         default: ''
       owner:
-        description: The owner's name.
+        description: The owner's name; default O(owner).
         type: str
-        default: root
       group:
-        description: The group's name.
+        description: The group's name; default O(group).
         type: str
-        default: root
       mode:
         description: Octal mode as a string, e.g. C("0644"); required for files and directories.
         type: raw
@@ -66,6 +64,14 @@ options:
           - A command run on the new content before it replaces the file; C(%s) stands for the
             temporary file. A failure leaves the old file in place and fails the task.
         type: str
+  owner:
+    description: The owner of the entries that name none.
+    type: str
+    default: root
+  group:
+    description: The group of the entries that name none.
+    type: str
+    default: root
 attributes:
   check_mode:
     support: full
@@ -138,6 +144,13 @@ def _attrs_differ(st, uid, gid, mode):
     return st.st_uid != uid or st.st_gid != gid or stat.S_IMODE(st.st_mode) != mode
 
 
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
 def _read(path):
     with open(path, "rb") as handle:
         return handle.read()
@@ -172,14 +185,19 @@ class Files:
             self.diffs.append({"before_header": path, "after_header": path,
                                "before": before or "", "after": after or ""})
 
+    def _fix_attrs(self, path, st, uid, gid, mode):
+        """Owner, group and mode of an existing path whose content is right."""
+        if _attrs_differ(st, uid, gid, mode):
+            self._record(path)
+            if not self.check:
+                os.chown(path, uid, gid)
+                os.chmod(path, mode)
+
     def _directory(self, entry):
         path = entry["path"]
         uid, gid = _ids(self.module, entry)
         mode = _mode(self.module, entry)
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            st = None
+        st = _lstat(path)
         if st is not None and not stat.S_ISDIR(st.st_mode):
             self.module.fail_json(msg="%s exists and is not a directory" % path)
         if st is None:
@@ -189,11 +207,8 @@ class Files:
                 os.mkdir(path, mode)
                 os.chown(path, uid, gid)
                 os.chmod(path, mode)
-        elif _attrs_differ(st, uid, gid, mode):
-            self._record(path)
-            if not self.check:
-                os.chown(path, uid, gid)
-                os.chmod(path, mode)
+        else:
+            self._fix_attrs(path, st, uid, gid, mode)
 
     def _absent(self, entry):
         path = entry["path"]
@@ -231,19 +246,12 @@ class Files:
         uid, gid = _ids(self.module, entry)
         mode = _mode(self.module, entry)
         data = to_bytes(entry["content"], errors="surrogate_or_strict")
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            st = None
+        st = _lstat(path)
         if st is not None and not stat.S_ISREG(st.st_mode):
             self.module.fail_json(msg="%s exists and is not a regular file" % path)
         old = _read(path) if st is not None else None
         if old == data:
-            if _attrs_differ(st, uid, gid, mode):
-                self._record(path)
-                if not self.check:
-                    os.chown(path, uid, gid)
-                    os.chmod(path, mode)
+            self._fix_attrs(path, st, uid, gid, mode)
             return
         directory = os.path.dirname(path)
         if not os.path.isdir(directory):
@@ -287,17 +295,21 @@ def main():
                     "state": {"type": "str", "default": "file", "choices": ["file", "directory", "link", "absent"]},
                     "src": {"type": "str"},
                     "content": {"type": "str", "default": ""},
-                    "owner": {"type": "str", "default": "root"},
-                    "group": {"type": "str", "default": "root"},
+                    "owner": {"type": "str"},
+                    "group": {"type": "str"},
                     "mode": {"type": "raw"},
                     "validate": {"type": "str"},
                 },
             },
+            "owner": {"type": "str", "default": "root"},
+            "group": {"type": "str", "default": "root"},
         },
         supports_check_mode=True,
     )
     runner = Files(module)
-    changed = runner.run(module.params["files"])
+    entries = [{**entry, "owner": entry["owner"] or module.params["owner"],
+                "group": entry["group"] or module.params["group"]} for entry in module.params["files"]]
+    changed = runner.run(entries)
     result = {"changed": bool(changed), "changed_paths": changed}
     if module._diff and runner.diffs:
         result["diff"] = runner.diffs
