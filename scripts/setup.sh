@@ -56,18 +56,50 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 # --- 2. docker daemon ---------------------------------------------------------
-if ! docker info >/dev/null 2>&1; then
-  log "starting the Docker daemon"
-  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    as_root systemctl start docker
-  else
-    as_root sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
-  fi
-  for _ in $(seq 1 60); do
-    docker info >/dev/null 2>&1 && break
+# A daemon that does not answer within DOCKER_WAIT seconds is stopped and started
+# once more (a stale pid file or a containerd that lost its socket keeps a first
+# start from coming up); the end of its log is printed when the second try fails.
+DOCKER_WAIT=${FLASKY_DOCKER_WAIT:-90}
+docker_up() {
+  local _
+  for _ in $(seq 1 "$DOCKER_WAIT"); do
+    docker info >/dev/null 2>&1 && return 0
     sleep 1
   done
-  docker info >/dev/null 2>&1 || { log "dockerd did not come up; see /var/log/dockerd.log"; exit 1; }
+  return 1
+}
+start_docker() {
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    as_root systemctl restart docker || true
+  else
+    as_root sh -c 'nohup dockerd >>/var/log/dockerd.log 2>&1 &'
+  fi
+}
+stop_docker() {
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    as_root systemctl stop docker || true
+  else
+    as_root pkill -x dockerd || true
+    sleep 3
+    as_root pkill -x containerd || true
+    as_root rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+  fi
+}
+if ! docker info >/dev/null 2>&1; then
+  log "starting the Docker daemon"
+  start_docker
+  if ! docker_up; then
+    log "dockerd did not answer within ${DOCKER_WAIT}s; the end of /var/log/dockerd.log:"
+    as_root tail -n 30 /var/log/dockerd.log >&2 || true
+    log "stopping it and starting it once more"
+    stop_docker
+    start_docker
+    docker_up || {
+      log "dockerd did not come up; the end of /var/log/dockerd.log:"
+      as_root tail -n 60 /var/log/dockerd.log >&2 || true
+      exit 1
+    }
+  fi
 fi
 
 # --- 3. base images -----------------------------------------------------------
