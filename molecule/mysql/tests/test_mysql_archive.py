@@ -1,0 +1,115 @@
+"""What users of the mysql_archive role see: MariaDB's binary log streamed off the database host
+as it is written, into an encrypted archive on the backup host with dumps on a timer, reachable
+by the backup host's account only, and a lost database host recovered from it."""
+
+import json
+import os
+import pathlib
+import time
+
+import pytest
+import testinfra
+
+EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+PRIMARY, BACKUP, OTHER = "mysql-primary", "mysql-backup", "mysql-debian12"
+ARCHIVE = "/var/lib/flasky-mysql-archive"
+
+
+@pytest.fixture(scope="module")
+def nodes(request):
+    inventory = request.config.option.ansible_inventory
+    return {name: testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory)
+            for name in (PRIMARY, BACKUP, OTHER)}
+
+
+def address(node):
+    return node.interface("eth0").addresses[0]
+
+
+def test_lost_primary_recovered_with_every_committed_row_streamed(nodes):
+    """The side effect wrote rows for 75 s and more, removed the primary's container and ran the
+    recovery on a fresh one: every row committed 60 s or more before the loss is back, and the
+    stream makes the recovery point a few seconds at most."""
+    record = json.loads((EPHEMERAL / "disaster.json").read_text())
+    committed = {}
+    for line in (EPHEMERAL / "ticks.log").read_text().splitlines():
+        fields = line.split()
+        if len(fields) == 2:
+            committed[int(fields[0])] = float(fields[1])
+    back, lost = set(record["ids"]), record["lost_at"]
+    old = [row for row, at in committed.items() if at <= lost - 60]
+    assert len(old) >= 50, f"the writer ran too short a time before the loss: {len(old)} rows older than 60 s"
+    assert not [row for row in old if row not in back]
+    assert back <= set(committed), "rows came back that were never committed"
+    point = lost - max(committed[row] for row in back)
+    missing = len([row for row in committed if row not in back])
+    print(f"\nrows committed {len(committed)}, back {len(back)} ({missing} missing); recovery point {point:.1f} s"
+          f" before the loss; from the loss to a server taking writes {record['recovered_at'] - lost:.1f} s"
+          f" (staging and recovery {record['stage_and_recover_seconds']:.1f} s, of which the restore and the"
+          f" replay of {len(record['binlogs'])} binary log file(s) {record['recover_seconds']:.1f} s)")
+    assert point <= 10, "the stream should have carried every commit but the last seconds'"
+
+
+def test_archive_is_encrypted_and_private(nodes):
+    backup = nodes[BACKUP]
+    assert backup.run("systemctl start flasky-mysql-archive@seal.service").rc == 0
+    dumps = backup.run(f"find {ARCHIVE}/dumps -name '*.sql.gz.enc'").stdout.split()
+    sealed = backup.run(f"find {ARCHIVE}/binlog -name '*.enc'").stdout.split()
+    assert dumps and sealed, (dumps, sealed)
+    for path in dumps + sealed:  # openssl's salted format: nothing readable without the passphrase
+        assert backup.run(f"head -c 8 {path}").stdout == "Salted__", path
+    # Clear: only the file being written, in the current timeline.
+    clear = backup.run(f"find {ARCHIVE}/binlog -type f ! -name '*.enc'").stdout.split()
+    current = backup.run(f"readlink {ARCHIVE}/binlog/current").stdout.strip()
+    assert len(clear) == 1 and f"/binlog/{current}/" in clear[0], clear
+    assert (backup.file(ARCHIVE).user, backup.file(ARCHIVE).mode) == ("flasky-archive", 0o700)
+    for path in ("/etc/flasky-mysql-archive/cipher", "/etc/flasky-mysql-archive/client.cnf"):
+        secret = backup.file(path)
+        assert (secret.user, secret.group, secret.mode) == ("root", "flasky-archive", 0o640), path
+
+
+def test_the_stream_follows_the_recovered_server_on_a_new_timeline(nodes):
+    """The rebuilt server starts its binary log over: the stream keeps the old timeline and
+    follows the new one; a row written now is on the backup host within seconds."""
+    primary, backup = nodes[PRIMARY], nodes[BACKUP]
+    timelines = backup.run(f"find {ARCHIVE}/binlog -mindepth 1 -maxdepth 1 -type d").stdout.split()
+    assert len(timelines) == 2, timelines
+    marker = int(time.time())
+    assert primary.run(f"mariadb flasky -e 'INSERT INTO ticks (id) VALUES ({marker})'").rc == 0
+    current = f"{ARCHIVE}/binlog/current"
+    for _ in range(20):
+        out = backup.run(f"cd {current} && mariadb-binlog --base64-output=decode-rows -v $(ls | grep -v enc)")
+        if f"@1={marker}" in out.stdout:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"row {marker} not in the backup host's binary log: {out.stdout[-1500:]} {out.stderr}")
+
+
+@pytest.mark.parametrize("case", ["without TLS", "from another host", "a write"])
+def test_the_archive_account_is_tls_only_from_the_backup_host_and_reads_only(nodes, case):
+    primary, backup = nodes[PRIMARY], nodes[BACKUP]
+    server = address(primary)
+    client = "mariadb --defaults-extra-file=/etc/flasky-mysql-archive/client.cnf"
+    assert backup.run(f"{client} -N -e 'SELECT 1'").stdout.strip() == "1"  # the account works, verified TLS
+    if case == "without TLS":
+        out = backup.run(f"{client} --skip-ssl -N -e 'SELECT 1'")
+    elif case == "from another host":
+        password = "molecule-archive-account-0123"
+        out = nodes[OTHER].run(f"MYSQL_PWD={password} mariadb -h {server} -u flasky_archive --ssl -N -e 'SELECT 1'")
+    else:
+        out = backup.run(f"{client} flasky -e 'INSERT INTO ticks (id) VALUES (1)'")
+    refusal = {"without TLS": "Access denied", "from another host": "is not allowed to connect", "a write": "denied"}
+    assert out.rc != 0 and refusal[case] in out.stderr, out.stderr
+
+
+def test_no_passphrase_password_or_key_in_the_output_at_vvv():
+    """The recovery's converge ran at -vvv --diff (the archive's files rewritten, the fresh
+    host's key installed): neither the passphrase, the account's password nor a key is in it."""
+    output = (EPHEMERAL / "disaster-converge.log").read_text()
+    written = output.split("TASK [flasky.deploy.mysql_archive : Write the account")[-1].split("TASK [")[0]
+    assert f"changed: [{BACKUP}]" in written, written[-2000:]
+    for secret in ("molecule-archive-passphrase", "molecule-archive-account-0123"):
+        assert secret not in output, secret
+    key = (EPHEMERAL / "internal-ca" / "hosts" / f"{PRIMARY}.key").read_text().splitlines()[1]
+    assert key not in output
