@@ -1,0 +1,49 @@
+"""A MariaDB site with a backup host (`mariadb-acme`): site.yml wires the database host's binary
+log, the backup host's account and firewall rule, and the archive; what the app writes reaches
+the backup host within seconds, and the archive's dump is encrypted. No test where the site has
+no MariaDB backup host (the PostgreSQL sites' pgBackRest is tested in `postgresql` and `cluster`)."""
+
+import time
+
+import pytest
+import testinfra
+
+testinfra_hosts = ["ansible://backupservers"]
+
+ARCHIVE = "/var/lib/flasky-mysql-archive"
+
+
+@pytest.fixture(scope="module")
+def database(host, request):
+    if not host.file(ARCHIVE).exists:
+        pytest.skip("this site's backup host keeps no MariaDB archive")
+    inventory = request.config.option.ansible_inventory
+    return testinfra.get_host("ansible://dbservers", ansible_inventory=inventory)
+
+
+def test_a_row_written_on_the_database_host_reaches_the_backup_host(host, database):
+    marker = int(time.time())
+    sql = (f"CREATE TABLE IF NOT EXISTS archive_probe (id BIGINT PRIMARY KEY); "
+           f"INSERT INTO archive_probe VALUES ({marker})")
+    assert database.run(f"mariadb flasky -e {sql!r}").rc == 0
+    for _ in range(20):
+        out = host.run(f"cd {ARCHIVE}/binlog/current && mariadb-binlog --base64-output=decode-rows -v"
+                       " $(ls | grep -v '[.]enc$')")
+        if f"@1={marker}" in out.stdout:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"row {marker} not in the backup host's binary log: {out.stderr or out.stdout[-1000:]}")
+    assert database.run(f"mariadb flasky -e 'DROP TABLE archive_probe'").rc == 0
+
+
+def test_the_archive_holds_an_encrypted_dump_of_the_apps_database(host):
+    for _ in range(30):  # the first run starts the first dump in the background
+        dumps = host.run(f"find {ARCHIVE}/dumps/flasky -name '*.sql.gz.enc'").stdout.split()
+        if dumps:
+            break
+        time.sleep(1)
+    assert dumps
+    assert host.run(f"head -c 8 {dumps[0]}").stdout == "Salted__"
+    assert host.service("flasky-mysql-archive-stream").is_running
+    assert host.service("flasky-mysql-archive-dump.timer").is_enabled
