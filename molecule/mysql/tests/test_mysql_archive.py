@@ -69,16 +69,24 @@ def test_archive_is_encrypted_and_private(nodes):
 
 
 def test_the_stream_follows_the_recovered_server_on_a_new_timeline(nodes):
-    """The rebuilt server starts its binary log over: the stream keeps the old timeline and
-    follows the new one; a row written now is on the backup host within seconds."""
+    """The rebuilt server starts its binary log over: the stream refused it until the recovery
+    started a new timeline (the old one kept), then follows it; a row written now is on the
+    backup host within seconds."""
     primary, backup = nodes[PRIMARY], nodes[BACKUP]
+    journal = backup.run("journalctl -u flasky-mysql-archive-stream --no-pager").stdout
+    assert "not the archived one" in journal or "does not continue the archived one" in journal, journal[-2000:]
     timelines = backup.run(f"find {ARCHIVE}/binlog -mindepth 1 -maxdepth 1 -type d").stdout.split()
     assert len(timelines) == 2, timelines
+    # ... and starts with a dump: a second loss is recovered from the new timeline.
+    current = backup.run(f"readlink {ARCHIVE}/binlog/current").stdout.strip()
+    positions = backup.run(f"cat {ARCHIVE}/dumps/flasky/*.position").stdout
+    assert current in positions, positions
     marker = int(time.time())
     assert primary.run(f"mariadb flasky -e 'INSERT INTO ticks (id) VALUES ({marker})'").rc == 0
     current = f"{ARCHIVE}/binlog/current"
     for _ in range(20):
         out = backup.run(f"cd {current} && mariadb-binlog --base64-output=decode-rows -v $(ls | grep -v enc)")
+        assert "out of order" not in out.stderr + out.stdout, out.stderr  # the replay kept the server's GTIDs in order
         if f"@1={marker}" in out.stdout:
             break
         time.sleep(0.5)
@@ -92,11 +100,11 @@ def test_the_archive_account_is_tls_only_from_the_backup_host_and_reads_only(nod
     server = address(primary)
     client = "mariadb --defaults-extra-file=/etc/flasky-mysql-archive/client.cnf"
     assert backup.run(f"{client} -N -e 'SELECT 1'").stdout.strip() == "1"  # the account works, verified TLS
+    account = f"MYSQL_PWD=molecule-archive-account-0123 mariadb --no-defaults -h {server} -u flasky_archive"
     if case == "without TLS":
-        out = backup.run(f"{client} --skip-ssl -N -e 'SELECT 1'")
+        out = backup.run(f"{account} --skip-ssl -N -e 'SELECT 1'")
     elif case == "from another host":
-        password = "molecule-archive-account-0123"
-        out = nodes[OTHER].run(f"MYSQL_PWD={password} mariadb -h {server} -u flasky_archive --ssl -N -e 'SELECT 1'")
+        out = nodes[OTHER].run(f"{account} --ssl -N -e 'SELECT 1'")
     else:
         out = backup.run(f"{client} flasky -e 'INSERT INTO ticks (id) VALUES (1)'")
     refusal = {"without TLS": "Access denied", "from another host": "is not allowed to connect", "a write": "denied"}

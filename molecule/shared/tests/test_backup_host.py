@@ -34,7 +34,7 @@ def test_a_row_written_on_the_database_host_reaches_the_backup_host(host, databa
         time.sleep(0.5)
     else:
         pytest.fail(f"row {marker} not in the backup host's binary log: {out.stderr or out.stdout[-1000:]}")
-    assert database.run(f"mariadb flasky -e 'DROP TABLE archive_probe'").rc == 0
+    assert database.run("mariadb flasky -e 'DROP TABLE archive_probe'").rc == 0
 
 
 def test_the_archive_holds_an_encrypted_dump_of_the_apps_database(host):
