@@ -2,13 +2,16 @@
 as it is written, into an encrypted archive on the backup host with dumps on a timer, reachable
 by the backup host's account only, and a lost database host recovered from it."""
 
-import json
 import os
 import pathlib
+import sys
 import time
 
 import pytest
 import testinfra
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+from lost_host import recovered_rows  # noqa: E402  (molecule/shared: the figures of a lost host)
 
 EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 PRIMARY, BACKUP, OTHER = "mysql-primary", "mysql-backup", "mysql-debian12"
@@ -30,18 +33,8 @@ def test_lost_primary_recovered_with_every_committed_row_streamed(nodes):
     """The side effect wrote rows for 75 s and more, removed the primary's container and ran the
     recovery on a fresh one: every row committed 60 s or more before the loss is back, and the
     stream makes the recovery point a few seconds at most."""
-    record = json.loads((EPHEMERAL / "disaster.json").read_text())
-    committed = {}
-    for line in (EPHEMERAL / "ticks.log").read_text().splitlines():
-        fields = line.split()
-        if len(fields) == 2:
-            committed[int(fields[0])] = float(fields[1])
+    record, committed, point = recovered_rows(EPHEMERAL)
     back, lost = set(record["ids"]), record["lost_at"]
-    old = [row for row, at in committed.items() if at <= lost - 60]
-    assert len(old) >= 50, f"the writer ran too short a time before the loss: {len(old)} rows older than 60 s"
-    assert not [row for row in old if row not in back]
-    assert back <= set(committed), "rows came back that were never committed"
-    point = lost - max(committed[row] for row in back)
     missing = len([row for row in committed if row not in back])
     print(f"\nrows committed {len(committed)}, back {len(back)} ({missing} missing); recovery point {point:.1f} s"
           f" before the loss; from the loss to a server taking writes {record['recovered_at'] - lost:.1f} s"
