@@ -144,17 +144,21 @@ def backup_site(work, name, settings, *, backup_on_db=False):
 @pytest.mark.parametrize("case, settings, backup_on_db, expected", [
     ("on-db", {"deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcdef"}, True,
      "a backup host must not be a database host"),
-    ("mariadb", {"deploy_db_engine": "mysql", "deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcd"},
-     False, "deploy_db_engine must be postgresql"),
+    ("mariadb-without-tls", {"deploy_db_engine": "mysql", "deploy_db_tls": False,
+                             "deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcd"},
+     False, "a MariaDB site needs deploy_db_tls"),
     ("no-passphrase", {}, False, "deploy_backup_cipher_pass: shorter than 32 characters"),
     ("placeholder", {"deploy_backup_cipher_pass": "change-me-change-me-change-me-change-me"}, False,
      "deploy_backup_cipher_pass: a placeholder"),
     ("accepted", {"deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcdef",
                   "deploy_allow_known_secrets": True}, False, None),
+    ("mariadb-accepted", {"deploy_db_engine": "mysql", "deploy_allow_known_secrets": True,
+                          "deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcdef"}, False, None),
 ])
 def test_check_refuses_a_backup_host_it_cannot_trust(work, case, settings, backup_on_db, expected):
-    """A backup host on a database host (the backups would die with it), on a MariaDB site (its
-    repository is PostgreSQL's), or without a real passphrase is refused before any change."""
+    """A backup host on a database host (the backups would die with it), on a MariaDB site whose
+    database takes no TLS (the backup host's account is TLS only), or without a real passphrase is
+    refused before any change; PostgreSQL and MariaDB sites with a backup host of their own pass."""
     out = backup_site(work, f"backup-{case}", settings, backup_on_db=backup_on_db)
     if expected is None:  # the control: a backup host of its own, a real passphrase
         assert out.returncode == 0, out.stdout[-3000:]
