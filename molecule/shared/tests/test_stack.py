@@ -6,6 +6,7 @@ with the site's name in SNI and Host, trusting only the CA the scenario names.
 """
 
 import base64
+import hashlib
 import http.cookiejar
 import json
 import os
@@ -365,8 +366,13 @@ def test_secrets_not_in_the_ansible_output(host):
     assert any("flasky.deploy.flask_app : Write shared/.env" in run for run in playbook_runs)
     verbose = sorted((pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "runs").glob("*"))  # .json, .log
     runs = playbook_runs + [path.read_text(errors="replace") for path in verbose]
-    secrets = secret_forms(SECRETS + tuple(value for app in host.ansible.get_variables().get("deploy_apps", [])
-                                           for key, value in app.items() if key in ("secret_key", "db_password")))
+    variables = host.ansible.get_variables()
+    # The backup passphrase and the MariaDB backup account's password derived from it (vars/wiring.yml).
+    backup = variables.get("deploy_backup_cipher_pass")
+    backup_secrets = (backup, hashlib.sha256(f"{backup}:mysql_archive".encode()).hexdigest()) if backup else ()
+    secrets = secret_forms(SECRETS + backup_secrets + tuple(value for app in variables.get("deploy_apps", [])
+                                                            for key, value in app.items()
+                                                            if key in ("secret_key", "db_password")))
     leaks = sorted({secret for secret in secrets for run in runs if secret in run})
     assert not leaks, leaks
 
