@@ -3,6 +3,9 @@ log, the backup host's account and firewall rule, and the archive; what the app 
 the backup host within seconds, and the archive's dump is encrypted. No test where the site has
 no MariaDB backup host (the PostgreSQL sites' pgBackRest is tested in `postgresql` and `cluster`)."""
 
+import os
+import pathlib
+import re
 import time
 
 import pytest
@@ -47,3 +50,12 @@ def test_the_archive_holds_an_encrypted_dump_of_the_apps_database(host):
     assert host.run(f"head -c 8 {dumps[0]}").stdout == "Salted__"
     assert host.service("flasky-mysql-archive-stream").is_running
     assert host.service("flasky-mysql-archive-dump.timer").is_enabled
+
+
+def test_the_sites_restore_drill_gave_back_every_table(host):
+    """The side effect ran playbooks/restore-drill.yml: the archive's dump and binary log, replayed to
+    the position of the live database's sums, gave back every table of the app's database."""
+    log = " ".join((pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ansible.log").read_text().split())
+    reports = re.findall(r"Drill of flasky: (\d+) tables restored from \S+ and the binary log to \S+ in [\d.]+ s;"
+                         r" every table equal", log)
+    assert reports and int(reports[-1]) >= 2, log[-3000:]  # the app's tables and alembic_version
