@@ -88,7 +88,7 @@ def test_the_stream_follows_the_recovered_server_on_a_new_timeline(nodes):
         pytest.fail(f"row {marker} not in the backup host's binary log: {out.stdout[-1500:]} {out.stderr}")
 
 
-@pytest.mark.parametrize("case", ["without TLS", "from another host", "a write"])
+@pytest.mark.parametrize("case", ["without TLS", "from another host", "a write", "the accounts"])
 def test_the_archive_account_is_tls_only_from_the_backup_host_and_reads_only(nodes, case):
     primary, backup = nodes[PRIMARY], nodes[BACKUP]
     server = address(primary)
@@ -99,9 +99,12 @@ def test_the_archive_account_is_tls_only_from_the_backup_host_and_reads_only(nod
         out = backup.run(f"{account} --skip-ssl -N -e 'SELECT 1'")
     elif case == "from another host":
         out = nodes[OTHER].run(f"{account} --ssl -N -e 'SELECT 1'")
-    else:
+    elif case == "a write":
         out = backup.run(f"{client} flasky -e 'INSERT INTO ticks (id) VALUES (1)'")
-    refusal = {"without TLS": "Access denied", "from another host": "is not allowed to connect", "a write": "denied"}
+    else:
+        out = backup.run(f"{client} -e 'SELECT COUNT(*) FROM mysql.user'")
+    refusal = {"without TLS": "Access denied", "from another host": "is not allowed to connect", "a write": "denied",
+               "the accounts": "denied"}
     assert out.rc != 0 and refusal[case] in out.stderr, out.stderr
 
 
