@@ -92,7 +92,7 @@ def test_the_stream_follows_the_recovered_server_on_a_new_timeline(nodes):
 def test_the_archive_account_is_tls_only_from_the_backup_host_and_reads_only(nodes, case):
     primary, backup = nodes[PRIMARY], nodes[BACKUP]
     server = address(primary)
-    client = "mariadb --defaults-extra-file=/etc/flasky-mysql-archive/client.cnf"
+    client = "mariadb --defaults-file=/etc/flasky-mysql-archive/client.cnf"
     assert backup.run(f"{client} -N -e 'SELECT 1'").stdout.strip() == "1"  # the account works, verified TLS
     account = f"MYSQL_PWD=molecule-archive-account-0123 mariadb --no-defaults -h {server} -u flasky_archive"
     if case == "without TLS":
