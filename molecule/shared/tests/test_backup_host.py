@@ -21,7 +21,7 @@ def database(host, request):
     if not host.file(ARCHIVE).exists:
         pytest.skip("this site's backup host keeps no MariaDB archive")
     inventory = request.config.option.ansible_inventory
-    return testinfra.get_hosts("ansible://dbservers", ansible_inventory=inventory)[0]
+    return testinfra.get_hosts(["ansible://dbservers"], ansible_inventory=inventory)[0]
 
 
 def test_a_row_written_on_the_database_host_reaches_the_backup_host(host, database):
