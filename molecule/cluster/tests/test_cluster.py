@@ -7,6 +7,7 @@ only the lab's CA. Host checks run over SSH (testinfra's ansible backend, the la
 """
 
 import base64
+import concurrent.futures
 import json
 import os
 import pathlib
@@ -325,6 +326,57 @@ def test_no_assembler_linker_or_compiler_on_any_host():
     for name in SSH_PORTS:
         found = node(name).run("command -v as ld gcc cc clang").stdout.split()
         assert found == [], f"{name} has {found}"
+
+
+LYNIS = "lynis audit system --quick --no-colors --no-log 2>/dev/null"
+LYNIS_INSTALL = ("command -v lynis >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
+                 "apt-get install -y -qq --no-install-recommends lynis; } >/dev/null")
+
+
+def lynis_index(run):
+    """Lynis' hardening index of a host; `run` runs a shell command there, as root."""
+    out = run(f"{LYNIS_INSTALL} && {LYNIS}")
+    match = re.search(r"Hardening index : (\d+)", out.stdout)
+    assert match, (out.stdout[-1500:], out.stderr[-500:])
+    return int(match.group(1))
+
+
+@pytest.fixture(scope="module")
+def untouched():
+    """An untouched container of each lab image (the lab hosts' Debian 12 and 13), on the lab
+    network, for the baseline of the Lynis comparison; removed after the module."""
+    names = {}
+    for release in (12, 13):
+        name = f"{PREFIX}-untouched{release}"
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        subprocess.run(["docker", "run", "-d", "--name", name, "--network", PREFIX, "--cgroupns", "host",
+                        "--cap-add", "SYS_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+                        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
+                        f"flasky/debian-lab:{release}", "/lib/systemd/systemd"],
+                       capture_output=True, check=True)
+        names[release] = name
+    yield names
+    for name in names.values():
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+
+
+def test_lynis_hardening_index_of_every_host(untouched):
+    """Lynis on every lab host (web, app, db, log) and on an untouched container of the same
+    image, side by side (an audit mostly waits on its own probes): each host at least 80 and at
+    least 15 above the untouched image of its release."""
+    def in_container(name):
+        return lambda command: subprocess.run(["docker", "exec", name, "sh", "-c", command],
+                                              capture_output=True, text=True, check=False)
+    runs = {name: node(name).run for name in SSH_PORTS}
+    runs.update({f"untouched{release}": in_container(name) for release, name in untouched.items()})
+    with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
+        futures = {name: pool.submit(lynis_index, run) for name, run in runs.items()}
+    found = {name: future.result() for name, future in futures.items()}
+    print(f"\nLynis hardening index: {found}")
+    releases = {name: node(name).system_info.release.split(".")[0] for name in SSH_PORTS}
+    for name in SSH_PORTS:
+        baseline = found[f"untouched{releases[name]}"]
+        assert found[name] >= 80 and found[name] - baseline >= 15, (name, found[name], baseline)
 
 
 def test_no_secret_in_the_playbook_logs():
