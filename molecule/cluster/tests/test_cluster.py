@@ -328,57 +328,6 @@ def test_no_assembler_linker_or_compiler_on_any_host():
         assert found == [], f"{name} has {found}"
 
 
-LYNIS = "lynis audit system --quick --no-colors --no-log 2>/dev/null"
-LYNIS_INSTALL = ("command -v lynis >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
-                 "apt-get install -y -qq --no-install-recommends lynis; } >/dev/null")
-
-
-def lynis_index(run):
-    """Lynis' hardening index of a host; `run` runs a shell command there, as root."""
-    out = run(f"{LYNIS_INSTALL} && {LYNIS}")
-    match = re.search(r"Hardening index : (\d+)", out.stdout)
-    assert match, (out.stdout[-1500:], out.stderr[-500:])
-    return int(match.group(1))
-
-
-@pytest.fixture(scope="module")
-def untouched():
-    """An untouched container of each lab image (the lab hosts' Debian 12 and 13), on the lab
-    network, for the baseline of the Lynis comparison; removed after the module."""
-    names = {}
-    for release in (12, 13):
-        name = f"{PREFIX}-untouched{release}"
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
-        subprocess.run(["docker", "run", "-d", "--name", name, "--network", PREFIX, "--cgroupns", "host",
-                        "--cap-add", "SYS_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-                        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-                        f"flasky/debian-lab:{release}", "/lib/systemd/systemd"],
-                       capture_output=True, check=True)
-        names[release] = name
-    yield names
-    for name in names.values():
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
-
-
-def test_lynis_hardening_index_of_every_host(untouched):
-    """Lynis on every lab host (web, app, db, log) and on an untouched container of the same
-    image, side by side (an audit mostly waits on its own probes): each host at least 80 and at
-    least 15 above the untouched image of its release."""
-    def in_container(name):
-        return lambda command: subprocess.run(["docker", "exec", name, "sh", "-c", command],
-                                              capture_output=True, text=True, check=False)
-    runs = {name: node(name).run for name in SSH_PORTS}
-    runs.update({f"untouched{release}": in_container(name) for release, name in untouched.items()})
-    with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
-        futures = {name: pool.submit(lynis_index, run) for name, run in runs.items()}
-    found = {name: future.result() for name, future in futures.items()}
-    print(f"\nLynis hardening index: {found}")
-    releases = {name: node(name).system_info.release.split(".")[0] for name in SSH_PORTS}
-    for name in SSH_PORTS:
-        baseline = found[f"untouched{releases[name]}"]
-        assert found[name] >= 80 and found[name] - baseline >= 15, (name, found[name], baseline)
-
-
 def test_no_secret_in_the_playbook_logs():
     logs = [EPHEMERAL / "ansible.log"] + sorted(LIFECYCLE.glob("*.log"))
     for path in logs:
@@ -467,3 +416,59 @@ def test_database_recovered_to_a_point_in_time_from_the_backup_host():
     stanza = json.loads(info.stdout)[0]
     assert stanza["status"]["code"] == 0 and stanza["cipher"] == "aes-256-cbc", stanza["status"]
     assert [backup for backup in stanza["backup"] if backup["type"] == "full"]
+
+
+# --- Lynis --------------------------------------------------------------------------------------
+# The audits run in the background from the module's start (mostly waiting on their own probes,
+# they overlap the other tests); the test below, the module's last, collects them.
+
+LYNIS = "lynis audit system --quick --no-colors --no-log 2>/dev/null"
+LYNIS_INSTALL = ("command -v lynis >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+                 "--no-install-recommends lynis >/dev/null 2>&1 || { apt-get update -qq && "
+                 "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lynis; } >/dev/null")
+
+
+def lynis_index(run):
+    """Lynis' hardening index of a host; `run` runs a shell command there, as root."""
+    out = run(f"{LYNIS_INSTALL} && {LYNIS}")
+    match = re.search(r"Hardening index : (\d+)", out.stdout)
+    assert match, (out.stdout[-1500:], out.stderr[-500:])
+    return int(match.group(1))
+
+
+def in_container(name):
+    return lambda command: subprocess.run(["docker", "exec", name, "sh", "-c", command],
+                                          capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lynis_audits(ssh_config):
+    """Every lab host (web, app, db, log) and an untouched container of each lab image (Debian 12
+    and 13, on the lab network: the baseline), audited side by side; the containers are removed
+    at the end."""
+    untouched = {release: f"{PREFIX}-untouched{release}" for release in (12, 13)}
+    for release, name in untouched.items():
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        subprocess.run(["docker", "run", "-d", "--name", name, "--network", PREFIX, "--cgroupns", "host",
+                        "--cap-add", "SYS_ADMIN", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+                        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
+                        f"flasky/debian-lab:{release}", "/lib/systemd/systemd"],
+                       capture_output=True, check=True)
+    runs = {name: testinfra.get_host(f"ssh://{name}", ssh_config=ssh_config, sudo=True).run for name in SSH_PORTS}
+    runs.update({f"untouched{release}": in_container(name) for release, name in untouched.items()})
+    pool = concurrent.futures.ThreadPoolExecutor(len(runs))
+    yield {name: pool.submit(lynis_index, run) for name, run in runs.items()}
+    pool.shutdown(wait=True)
+    for name in untouched.values():
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+
+
+def test_lynis_hardening_index_of_every_host(lynis_audits):
+    """Each lab host's Lynis hardening index is at least 80, and at least 15 above the untouched
+    image of its Debian release."""
+    found = {name: future.result() for name, future in lynis_audits.items()}
+    print(f"\nLynis hardening index: {found}")
+    for name in SSH_PORTS:
+        release = node(name).system_info.release.split(".")[0]
+        baseline = found[f"untouched{release}"]
+        assert found[name] >= 80 and found[name] - baseline >= 15, (name, found[name], baseline)
