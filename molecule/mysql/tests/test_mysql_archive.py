@@ -44,6 +44,16 @@ def test_lost_primary_recovered_with_every_committed_row_streamed(nodes):
     assert point <= 10, "the stream should have carried every commit but the last seconds'"
 
 
+def test_a_recovery_to_before_the_first_dump_is_refused_before_anything_is_staged():
+    """The stage entry point to a time before every dump: refused, naming the database, with
+    nothing decrypted or fetched (recover-database.yml runs the same check before the
+    maintenance page goes on)."""
+    record = json.loads((EPHEMERAL / "refused-stage.json").read_text())
+    assert "the archive holds no dump of flasky taken before 2000-01-01 00:00:00" in record["refusal"], record
+    assert "Nothing was stopped" in record["refusal"], record
+    assert record["staged"] == [], record
+
+
 def test_archive_is_encrypted_and_private(nodes):
     backup = nodes[BACKUP]
     assert backup.run("systemctl start flasky-mysql-archive@seal.service").rc == 0
