@@ -14,12 +14,16 @@ import pathlib
 import re
 import shlex
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 import requests
 import testinfra
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+from lynis import lynis_index  # noqa: E402  (molecule/shared: Lynis' hardening index)
 
 EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 LIFECYCLE = EPHEMERAL / "lifecycle"
@@ -421,20 +425,6 @@ def test_database_recovered_to_a_point_in_time_from_the_backup_host():
 # --- Lynis --------------------------------------------------------------------------------------
 # The audits run in the background from the module's start (mostly waiting on their own probes,
 # they overlap the other tests); the test below, the module's last, collects them.
-
-LYNIS = "lynis audit system --quick --no-colors --no-log 2>/dev/null"
-LYNIS_INSTALL = ("command -v lynis >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-                 "--no-install-recommends lynis >/dev/null 2>&1 || { apt-get update -qq && "
-                 "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lynis; } >/dev/null")
-
-
-def lynis_index(run):
-    """Lynis' hardening index of a host; `run` runs a shell command there, as root."""
-    out = run(f"{LYNIS_INSTALL} && {LYNIS}")
-    match = re.search(r"Hardening index : (\d+)", out.stdout)
-    assert match, (out.stdout[-1500:], out.stderr[-500:])
-    return int(match.group(1))
-
 
 def in_container(name):
     return lambda command: subprocess.run(["docker", "exec", name, "sh", "-c", command],

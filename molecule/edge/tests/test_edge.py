@@ -7,11 +7,15 @@ import concurrent.futures
 import os
 import pathlib
 import re
+import sys
 import time
 import uuid
 
 import pytest
 import testinfra
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+from lynis import lynis_index  # noqa: E402  (molecule/shared: Lynis' hardening index)
 
 testinfra_hosts = ["ansible://edge_hosts"]
 
@@ -358,13 +362,6 @@ def test_sysctl_hardening_file(host):
     assert "net.ipv4.conf.all.accept_redirects = 0" in content and "net.ipv4.tcp_syncookies = 1" in content
 
 
-def lynis_index(target):
-    out = target.run("lynis audit system --quick --no-colors --no-log 2>/dev/null")
-    match = re.search(r"Hardening index : (\d+)", out.stdout)
-    assert match, out.stdout[-1500:]
-    return int(match.group(1))
-
-
 @pytest.fixture(scope="module")
 def lynis_indexes(request):
     """Every hardened host's index and the untouched container's, audited side by side once
@@ -374,7 +371,7 @@ def lynis_indexes(request):
                                                                          ansible_inventory=inventory)}
     targets["edge-plain"] = testinfra.get_host("ansible://edge-plain", ansible_inventory=inventory)
     with concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
-        futures = {name: pool.submit(lynis_index, target) for name, target in targets.items()}
+        futures = {name: pool.submit(lynis_index, target.run) for name, target in targets.items()}
     return {name: future.result() for name, future in futures.items()}
 
 
