@@ -1,7 +1,8 @@
 """Bad input fails in the role's argument validation (or its first checks), before any change,
 naming the variable.
 
-Runs in check mode against local hosts, so nothing on the controller can change. All cases of
+A case runs the role's main entry point, or the one its `tasks_from` names. Runs in check mode
+against local hosts, so nothing on the controller can change. All cases of
 tests/bad_input.yml run in ONE ansible-playbook call: every case is its own
 inventory host (local connection) carrying the case's variables, so a failing case does not
 stop the others and the whole file costs one Ansible start-up (cases of roles with run_once
@@ -29,11 +30,13 @@ PLAY = """
     - name: Run the role under test
       ansible.builtin.include_role:
         name: "flasky.deploy.{{{{ case_role }}}}"
+        tasks_from: "{{{{ case_tasks_from }}}}"
       when: case_role is defined
 """
 # Roles that read their settings once per play (run_once, e.g. a source on the controller) see
 # the first host's values: each of their cases gets a play of its own, with a host that runs
-# nothing (a play whose hosts all failed would end the run).
+# nothing (a play whose hosts all failed would end the run). So do the cases of another entry point
+# (`tasks_from`): an include_role's `tasks_from` is the same for every host of a play.
 ONCE_PER_PLAY = {"flask_app"}
 
 
@@ -45,12 +48,12 @@ def results(tmp_path_factory):
     hosts = {}
     for name, case in CASES.items():
         hostvars = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                    "case_role": case["role"]}
+                    "case_role": case["role"], "case_tasks_from": case.get("tasks_from", "main")}
         hostvars.update(case["vars"])
         hosts[name] = hostvars
     hosts["bystander"] = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
-    alone = sorted(name for name, case in CASES.items() if case["role"] in ONCE_PER_PLAY)
+    alone = sorted(name for name, case in CASES.items() if case["role"] in ONCE_PER_PLAY or "tasks_from" in case)
     groups = ["all:" + ":".join(f"!{name}" for name in alone)] + [f"{name}:bystander" for name in alone]
     (work / "play.yml").write_text("".join(PLAY.format(hosts=json.dumps(group)) for group in groups))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
