@@ -340,6 +340,15 @@ def test_supervisord_survived_the_release_restart(host, second_release):
     assert start_time(host, supervisord) < start_time(host, master)
 
 
+def test_programs_never_failed_to_start(host):
+    """From the first deployment on, every program of every app started on a release: none exited
+    unexpectedly (on a first deployment they used to be added before their release existed and fail
+    with exit status 127 until supervisord gave up) and none was given up on."""
+    log = host.file("/var/log/supervisor/supervisord.log").content_string
+    failures = [line for line in log.splitlines() if "not expected" in line or "gave up" in line]
+    assert not failures, failures
+
+
 def test_env_file_is_private(host):
     env = host.file(f"/srv/{APP}/shared/.env")
     assert env.user == APP and env.mode == 0o600
