@@ -111,3 +111,19 @@ def test_refuses_bad_entries_naming_the_path(tmp_path, entry, message):
     result = run(tmp_path, [entry])
     assert result.get("failed") and message in result["msg"]
     assert not os.path.exists("/tmp/flasky-files-test-x")
+
+
+def test_follow_writes_the_file_a_link_points_to(tmp_path):
+    """As Debian 13 keeps /etc/default/locale: a link to ../locale.conf, dangling on a bare system."""
+    (tmp_path / "default").mkdir()
+    link = tmp_path / "default" / "locale"
+    link.symlink_to("../locale.conf")
+    entry = {"path": str(link), "content": "LANG=C.UTF-8\n", "mode": "0644"}
+
+    refused = run(tmp_path, [entry])
+    assert refused.get("failed") and "not a regular file" in refused["msg"]
+
+    written = run(tmp_path, [{**entry, "follow": True}])
+    assert written["changed"] and link.is_symlink(), written
+    assert (tmp_path / "locale.conf").read_text() == "LANG=C.UTF-8\n" and mode(tmp_path / "locale.conf") == 0o644
+    assert not run(tmp_path, [{**entry, "follow": True}])["changed"]

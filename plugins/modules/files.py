@@ -64,6 +64,14 @@ options:
           - A command run on the new content before it replaces the file; C(%s) stands for the
             temporary file. A failure leaves the old file in place and fails the task.
         type: str
+      follow:
+        description:
+          - When O(files[].path) is a symbolic link (C(state=file)), write the file it points to (its
+            resolved path; a dangling link's target is created) instead of failing. For files a
+            distribution may keep behind a link (Debian 13's C(/etc/default/locale) points to
+            C(/etc/locale.conf)).
+        type: bool
+        default: false
   owner:
     description: The owner of the entries that name none.
     type: str
@@ -243,6 +251,8 @@ class Files:
 
     def _file(self, entry):
         path = entry["path"]
+        if entry.get("follow") and os.path.islink(path):
+            path = os.path.realpath(path)
         uid, gid = _ids(self.module, entry)
         mode = _mode(self.module, entry)
         data = to_bytes(entry["content"], errors="surrogate_or_strict")
@@ -299,6 +309,7 @@ def main():
                     "group": {"type": "str"},
                     "mode": {"type": "raw"},
                     "validate": {"type": "str"},
+                    "follow": {"type": "bool", "default": False},
                 },
             },
             "owner": {"type": "str", "default": "root"},
