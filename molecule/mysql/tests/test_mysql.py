@@ -93,25 +93,25 @@ print(json.dumps({"verified": attempt(ca=sys.argv[2], check_hostname=True),
 
 
 def test_remote_client_gets_in_over_verified_tls_only(host, request):
-    """From mysql-debian12 (the client group) to mysql-debian13: the account requires TLS, the
+    """From the backup host (the client group) to mysql-debian13: the account requires TLS, the
     client verifies the server's certificate (the CA on the controller) and its address."""
-    if name_of(host) != "mysql-debian12":
-        pytest.skip("the client host")
-    server = testinfra.get_host("ansible://mysql-debian13", ansible_inventory=request.config.option.ansible_inventory)
-    address = server.interface("eth0").addresses[0]
+    if name_of(host) != "mysql-debian13":
+        pytest.skip("the server that serves another host")
+    client = testinfra.get_host("ansible://mysql-backup", ansible_inventory=request.config.option.ansible_inventory)
+    address = host.interface("eth0").addresses[0]
     ca = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "internal-ca", "ca.crt").read_text()
-    assert host.run(f"printf '%s' {shlex.quote(ca)} > /tmp/db-ca.crt").rc == 0
-    # PyMySQL is on the host already: the role installs Debian's for Ansible's mysql modules.
-    out = host.run(f"python3 -c {shlex.quote(PYMYSQL)} {address} /tmp/db-ca.crt")
+    assert client.run(f"printf '%s' {shlex.quote(ca)} > /tmp/db-ca.crt").rc == 0
+    # Debian's PyMySQL, installed on the backup host by converge.yml.
+    out = client.run(f"python3 -c {shlex.quote(PYMYSQL)} {address} /tmp/db-ca.crt")
     assert out.rc == 0, out.stderr
     result = json.loads(out.stdout)
-    print(f"\nPyMySQL from mysql-debian12 to {address}: {result}")
+    print(f"\nPyMySQL from mysql-backup to {address}: {result}")
     assert result["verified"].startswith("tls=TLSv1.")
     assert "Access denied" in result["without_tls"]
     assert "CERTIFICATE_VERIFY_FAILED" in result["other_ca"]
     # and the MariaDB client without TLS (--skip-ssl): refused by the account
-    plain = host.run(f"MYSQL_PWD=app-password-from-vault mariadb --skip-ssl -h {address} -u flasky flasky "
-                     "-e 'SELECT 1'")
+    plain = client.run(f"MYSQL_PWD=app-password-from-vault mariadb --skip-ssl -h {address} -u flasky flasky "
+                       "-e 'SELECT 1'")
     assert plain.rc != 0 and "Access denied" in plain.stderr, plain.stderr
 
 

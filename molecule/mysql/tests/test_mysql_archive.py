@@ -15,7 +15,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 from lost_host import recovered_rows  # noqa: E402  (molecule/shared: the figures of a lost host)
 
 EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
-PRIMARY, BACKUP, OTHER = "mysql-primary", "mysql-backup", "mysql-debian12"
+PRIMARY, BACKUP, OTHER = "mysql-primary", "mysql-backup", "mysql-debian13"
 ARCHIVE = "/var/lib/flasky-mysql-archive"
 
 
