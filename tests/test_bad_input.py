@@ -1,5 +1,6 @@
 """Bad input fails in the role's argument validation (or its first checks), before any change,
-naming the variable.
+naming the variable; good input (tests/good_input.yml) passes each role's checks (its validate
+entry point), so a check that refuses every value shows up here too.
 
 A case runs the role's main entry point, or the one its `tasks_from` names. Runs in check mode
 against local hosts, so nothing on the controller can change. All cases of
@@ -21,6 +22,9 @@ import yaml
 HERE = pathlib.Path(__file__).parent
 ROOT = HERE.parent
 CASES = yaml.safe_load((HERE / "bad_input.yml").read_text())
+# Good input: each role's checks alone (tasks_from: validate) must pass (tests/good_input.yml).
+GOOD = {name: dict(case, tasks_from="validate")
+        for name, case in yaml.safe_load((HERE / "good_input.yml").read_text()).items()}
 
 PLAY = """
 - name: Start each role with bad input
@@ -45,19 +49,26 @@ def results(tmp_path_factory):
     work = tmp_path_factory.mktemp("bad_input")
     # A git repository of the `notes` test app, for the cases about git sources.
     subprocess.run([str(HERE / "apps" / "make_repo.sh"), str(work / "notes.git")], check=True)
+    # A certificate and its key for the good cases of TLS settings (FLASKY_TLS_DIR), made here.
+    (work / "tls").mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(work / "tls" / "key.pem"), "-out", str(work / "tls" / "cert.pem"), "-days", "2",
+                    "-subj", "/CN=db.example.com"], check=True, capture_output=True)
     hosts = {}
-    for name, case in CASES.items():
+    cases = {**CASES, **GOOD}
+    for name, case in cases.items():
         hostvars = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                     "case_role": case["role"], "case_tasks_from": case.get("tasks_from", "main")}
         hostvars.update(case["vars"])
         hosts[name] = hostvars
     hosts["bystander"] = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
-    alone = sorted(name for name, case in CASES.items() if case["role"] in ONCE_PER_PLAY or "tasks_from" in case)
+    alone = sorted(name for name, case in cases.items() if case["role"] in ONCE_PER_PLAY or "tasks_from" in case)
     groups = ["all:" + ":".join(f"!{name}" for name in alone)] + [f"{name}:bystander" for name in alone]
     (work / "play.yml").write_text("".join(PLAY.format(hosts=json.dumps(group)) for group in groups))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-               FLASKY_TESTS=str(HERE), FLASKY_NOTES_REPO=str(work / "notes.git"), FLASKY_BUILD_DIR=str(work / "build"),
+               FLASKY_TESTS=str(HERE), FLASKY_TLS_DIR=str(work / "tls"),
+               FLASKY_NOTES_REPO=str(work / "notes.git"), FLASKY_BUILD_DIR=str(work / "build"),
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
                ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
     proc = subprocess.run(
@@ -89,3 +100,11 @@ def test_bad_input_fails_early_naming_the_variable(results, case):
     assert CASES[case]["expect"] in messages, messages
     changed = [n for n, r in events if r.get("changed")]
     assert not changed, f"{case}: tasks changed something before failing: {changed}"
+
+
+@pytest.mark.parametrize("case", sorted(GOOD))
+def test_good_input_passes_the_checks(results, case):
+    events = list(_events(results, case))
+    assert events, f"{case}: no task ran"
+    failed = [(name, res.get("msg", "")) for name, res in events if res.get("failed")]
+    assert not failed, f"{case}: good input {GOOD[case]['vars']} refused: {failed}"
