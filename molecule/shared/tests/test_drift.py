@@ -1,7 +1,7 @@
 """Drift between two runs is repaired by the next run of site.yml, as an operator expects from a
 converge: the `default` scenario's side effect drifts the host (a package removed, a service
-stopped and disabled, a managed file edited, the secrets file opened to everyone, the first app's
-TLS key replaced) right before
+stopped and disabled, a managed file edited, the secrets file opened to everyone, both apps'
+TLS keys replaced) right before
 its second `site.yml`, and records it; skipped where nothing drifted (`mariadb-acme`).
 """
 
@@ -41,14 +41,15 @@ def test_the_secrets_file_is_private_again(host):
     assert env.mode == 0o600 and env.user == APP
 
 
-def test_a_replaced_tls_key_gets_a_new_certificate_that_nginx_serves(host):
-    """The installed certificate no longer matched its key: the run issued a new one for the key,
-    from the same CA, for the same name, and nginx serves it."""
-    tls = f"/etc/nginx/tls/{APP}"
+@pytest.mark.parametrize("app", ["flasky", "notes"])
+def test_a_replaced_tls_key_gets_a_new_certificate_that_nginx_serves(host, app):
+    """Both apps' installed certificates no longer matched their keys: the run issued a new one for
+    each key, from the same CA, for the same name, and nginx serves them."""
+    tls = f"/etc/nginx/tls/{app}"
     cert_key = host.run(f"openssl x509 -in {tls}.crt -noout -pubkey")
     key = host.run(f"openssl pkey -in {tls}.key -pubout")
     assert cert_key.rc == 0 and key.rc == 0, cert_key.stderr + key.stderr
     assert cert_key.stdout == key.stdout, "the certificate is not the key's"
-    served = host.run(f"openssl s_client -connect 127.0.0.1:443 -servername {APP}.test </dev/null 2>/dev/null"
+    served = host.run(f"openssl s_client -connect 127.0.0.1:443 -servername {app}.test </dev/null 2>/dev/null"
                       " | openssl x509 -noout -pubkey")
     assert served.stdout == key.stdout, "nginx does not serve the new certificate"
