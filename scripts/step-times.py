@@ -1,6 +1,8 @@
-"""Pass molecule's output through and print each step's time after it ("=== <scenario> <step> took N s").
+"""Pass molecule's output through, print each step's time after it ("=== <scenario> <step> took N s"),
+and, when a step fails, repeat what failed at the very end of the output.
 
-Used by `make molecule` so that CI's log shows where a scenario's time goes:
+Used by `make molecule` so that CI's log shows where a scenario's time goes and, in its last lines
+(often all a CI summary keeps), which test or task failed:
     molecule test -s default 2>&1 | python scripts/step-times.py
 """
 
@@ -10,22 +12,52 @@ import time
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 STEP = re.compile(r"INFO\s+(\S+) ➜ (\w+): (Executing|Executed)")
+FAILED_STEP = re.compile(r"(\S+) ➜ (\w+): Executed: Failed")
+# Molecule boxes and wraps the output of the commands it runs: the line's text is after the bar.
+BOX = re.compile(r"^\s*│\s?")
+# pytest's failed tests and assertion lines, ansible's failed tasks: with the next lines (molecule
+# wraps long lines) and, for ansible, the task they belong to.
+FAILURE = re.compile(r"\bFAILED\b(?! - RETRYING)|^E\s{2,}|^E$|^fatal: |^failed: |Error: ")
+WRAPPED = 2
+KEEP = 60  # lines repeated at the end
 
 
 def main() -> None:
     started: dict[tuple[str, str], float] = {}
+    recent: list[str] = []  # failure lines of the step that runs now
+    failures: list[str] = []
+    reported: set[tuple[str, str]] = set()
+    task, follow = "", 0
     for line in sys.stdin:
         sys.stdout.write(line)
-        match = STEP.search(ANSI.sub("", line))
-        if not match:
-            continue
-        scenario, step, what = match.groups()
-        if what == "Executing":
-            started[(scenario, step)] = time.monotonic()
-        elif (scenario, step) in started:
-            took = time.monotonic() - started.pop((scenario, step))
-            sys.stdout.write(f"=== {scenario} {step} took {took:.0f} s\n")
+        text = BOX.sub("", ANSI.sub("", line)).rstrip()
+        if text.startswith("TASK ["):
+            task = text
+        if FAILURE.search(text):
+            if task and text.startswith(("fatal: ", "failed: ")):
+                recent.append(task)
+                task = ""
+            recent.append(text)
+            follow = WRAPPED
+        elif follow:
+            recent.append(text)
+            follow -= 1
+        failed = FAILED_STEP.search(text)
+        if failed and failed.groups() not in reported:
+            reported.add(failed.groups())
+            failures += [f"--- {failed.group(1)} {failed.group(2)} failed:"] + recent[-KEEP:]
+        match = STEP.search(text)
+        if match:
+            scenario, step, what = match.groups()
+            if what == "Executing":
+                started[(scenario, step)] = time.monotonic()
+                recent, task = [], ""
+            elif (scenario, step) in started:
+                took = time.monotonic() - started.pop((scenario, step))
+                sys.stdout.write(f"=== {scenario} {step} took {took:.0f} s\n")
         sys.stdout.flush()
+    if failures:
+        sys.stdout.write("=== what failed (repeated from above)\n" + "\n".join(failures) + "\n")
 
 
 if __name__ == "__main__":
