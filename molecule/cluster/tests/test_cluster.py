@@ -45,12 +45,16 @@ testinfra_hosts = ["local://"]  # one run of the module; the tests pick their ho
 @pytest.fixture(scope="session")
 def ssh_config(tmp_path_factory):
     """The deployer's way in (testinfra's ansible backend does not render the inventory's
-    templated SSH options): key, sudo user, the lab's own known_hosts."""
-    path = tmp_path_factory.mktemp("ssh") / "config"
+    templated SSH options): key, sudo user, the lab's own known_hosts, and one connection per
+    host for all the tests' commands (a new connection per command meets the firewall's limit on
+    new SSH connections: seconds of SYN retries each, 40 % of this module's time)."""
+    directory = tmp_path_factory.mktemp("ssh")
+    path = directory / "config"
     path.write_text("".join(
         f"Host {name}\n  HostName 127.0.0.1\n  Port {port + OFFSET}\n  User deploy\n"
         f"  IdentityFile {STATE / 'id_ed25519'}\n  UserKnownHostsFile {STATE / 'known_hosts'}\n"
         f"  StrictHostKeyChecking accept-new\n  IdentitiesOnly yes\n"
+        f"  ControlMaster auto\n  ControlPath {directory}/%C\n  ControlPersist 30\n"
         for name, port in SSH_PORTS.items()))
     return str(path)
 

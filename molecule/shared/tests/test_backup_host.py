@@ -29,7 +29,7 @@ def test_a_row_written_on_the_database_host_reaches_the_backup_host(host, databa
     sql = (f"CREATE TABLE IF NOT EXISTS archive_probe (id BIGINT PRIMARY KEY); "
            f"INSERT INTO archive_probe VALUES ({marker})")
     assert database.run(f"mariadb flasky -e {sql!r}").rc == 0
-    for _ in range(20):
+    for _ in range(60):  # the stream reconnects RestartSec (10 s) after losing the server
         out = host.run(f"cd {ARCHIVE}/binlog/current && mariadb-binlog --base64-output=decode-rows -v"
                        " $(ls | grep -v '[.]enc$')")
         if f"@1={marker}" in out.stdout:
