@@ -69,6 +69,7 @@ def test_the_sites_recovery_went_back_to_the_point_in_time(host):
     if not record.exists():
         pytest.skip("this scenario's side effect runs no recovery")
     log = (record / "log").read_text()
-    assert (record / "rc").read_text().strip() == "0", log[-3000:]
+    rows = (record / "rows").read_text().split()
+    assert (record / "rc").read_text().strip() == "0", f"recover-database.yml failed: {log[-3000:]}"
     print("\n" + " ".join(line.strip() for line in log.splitlines() if "Recovered " in line))
-    assert (record / "rows").read_text().split() == ["1"], log[-3000:]
+    assert rows == ["1"], f"rows after the recovery: {rows} (expected ['1']); {log[-3000:]}"
