@@ -15,7 +15,7 @@ name: missing_facts
 short_description: The hosts of a list without a given fact
 description:
   - Takes a list of inventory host names and returns, in order and without repeats, those whose
-    C(ansible_facts) in O(hostvars) lack O(fact) (by default C(default_ipv4), the address the
+    C(ansible_facts) in O(hostvars) have no key O(fact) (by default C(default_ipv4), the address the
     roles write into configuration).
 options:
   _input:
@@ -51,15 +51,14 @@ _value:
 
 
 def missing_facts(hosts, hostvars, fact="default_ipv4"):
-    if isinstance(hosts, (str, bytes)) or not isinstance(hosts, (list, tuple)):
+    if not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError(f"missing_facts expects a list of host names, got {type(hosts).__name__}")
     missing = []
-    for host in hosts:
-        if host in missing:
-            continue
-        variables = hostvars[host] if host in hostvars else {}
-        facts = variables.get("ansible_facts") if hasattr(variables, "get") else None
-        if not isinstance(facts, Mapping) or facts.get(fact) in (None, {}, ""):
+    for host in dict.fromkeys(hosts):
+        # Present but empty (a host without a default route) is gathered: gathering again would
+        # give the same on every run.
+        facts = (hostvars[host] if host in hostvars else {}).get("ansible_facts")
+        if not isinstance(facts, Mapping) or fact not in facts:
             missing.append(host)
     return missing
 
