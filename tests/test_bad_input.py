@@ -42,6 +42,9 @@ PLAY = """
 # nothing (a play whose hosts all failed would end the run). So do the cases of another entry point
 # (`tasks_from`): an include_role's `tasks_from` is the same for every host of a play.
 ONCE_PER_PLAY = {"flask_app"}
+# Required inputs a role takes from another (the wiring gives them), so that a case is about its
+# own variable only: a case's vars win.
+REQUIRED = {"gunicorn": {"gunicorn_app_dir": "/srv/flasky/current"}}
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +62,7 @@ def results(tmp_path_factory):
     for name, case in cases.items():
         hostvars = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                     "case_role": case["role"], "case_tasks_from": case.get("tasks_from", "main")}
+        hostvars.update(REQUIRED.get(case["role"], {}))
         hostvars.update(case["vars"])
         hosts[name] = hostvars
     hosts["bystander"] = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
