@@ -169,3 +169,27 @@ def test_check_refuses_a_backup_host_it_cannot_trust(work, case, settings, backu
     for value in settings.values():
         if isinstance(value, str) and "pass" in value:
             assert value not in out.stdout + out.stderr
+
+
+def test_check_refuses_the_old_port_setting(work):
+    """deploy_db_port was replaced by the engine role's own port (postgresql_port / mysql_port):
+    an inventory that still sets it is told so before any change, not silently ignored."""
+    passphrase = {"deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcdef"}
+    out = backup_site(work, "old-port", {"deploy_db_port": 5433, **passphrase})
+    assert out.returncode != 0
+    assert "deploy_db_port is no longer read" in " ".join(out.stdout.split()), out.stdout[-2000:]
+    moved = backup_site(work, "new-port", {"postgresql_port": 5433, "deploy_allow_known_secrets": True, **passphrase})
+    assert moved.returncode == 0, moved.stdout[-3000:]
+    # ... and the port reaches what the other roles are given: the app's DATABASE_URL, the backup host's
+    (work / "port.yml").write_text(yaml.safe_dump([
+        {"ansible.builtin.import_playbook": str(ROOT / "playbooks" / "check.yml")},
+        {"name": "Read the wiring", "hosts": "appservers:backupservers", "gather_facts": False,
+         "vars_files": [str(ROOT / "playbooks" / "vars" / "wiring.yml")],
+         "tasks": [{"name": "Show the ports", "ansible.builtin.debug": {
+             "msg": "url-port={{ flask_app_secret_env.DATABASE_URL | urlsplit('port') }}"
+                    " pgbackrest={{ pgbackrest_pg_port }}"
+                    " repository={{ pgbackrest_pg_hosts | map(attribute='port') }}"}}]},
+    ]))
+    wired = ansible("ansible-playbook", "-i", str(work / "new-port"), str(work / "port.yml"))
+    assert wired.returncode == 0, wired.stdout[-3000:]
+    assert "url-port=5433 pgbackrest=5433 repository=[5433]" in wired.stdout, wired.stdout[-3000:]
