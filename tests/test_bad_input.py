@@ -44,8 +44,9 @@ PLAY = """
 ONCE_PER_PLAY = {"flask_app"}
 # Required inputs a role takes from another (the wiring gives them), so that a case is about its
 # own variable only: a case's vars win.
-REQUIRED = {"gunicorn": {"gunicorn_app_dir": "/srv/flasky/current"}, "pgbackrest": {"pgbackrest_pg_port": 5432},
-            "mysql_archive": {"mysql_archive_port": 3306}}
+REQUIRED = {"gunicorn": {"gunicorn_app_dir": "/srv/flasky/current"},
+            "nginx": {"nginx_upstream_servers": ["unix:/run/flasky/gunicorn.sock"]},
+            "pgbackrest": {"pgbackrest_pg_port": 5432}, "mysql_archive": {"mysql_archive_port": 3306}}
 
 
 @pytest.fixture(scope="session")
