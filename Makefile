@@ -16,13 +16,10 @@ setup:
 	bash scripts/setup.sh
 
 # `make test` alone on a fresh clone: setup first (idempotent: seconds on a prepared machine),
-# then each phase, with its time.
+# build, then the checks beside the molecule scenarios (at the lowest CPU priority), each phase
+# with its time: scripts/test.sh.
 test:
-	@for phase in setup checks build molecule; do \
-	  start=$$(date +%s); \
-	  $(MAKE) --no-print-directory $$phase || exit 1; \
-	  echo "=== $$phase took $$(( $$(date +%s) - start )) s"; \
-	done
+	bash scripts/test.sh
 
 # The controller-side checks side by side (each is one process on one core; the machine has two):
 # each one's output is printed whole when it ends, with its time; any failure fails `checks`.
