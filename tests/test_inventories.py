@@ -9,6 +9,7 @@ playbooks/new-inventory.yml makes inventories in a temporary directory, and play
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -188,8 +189,12 @@ def test_check_refuses_the_old_port_setting(work):
          "tasks": [{"name": "Show the ports", "ansible.builtin.debug": {
              "msg": "url-port={{ flask_app_secret_env.DATABASE_URL | urlsplit('port') }}"
                     " pgbackrest={{ pgbackrest_pg_port }}"
-                    " repository={{ pgbackrest_pg_hosts | map(attribute='port') }}"}}]},
+                    " repository={{ pgbackrest_pg_hosts | map(attribute='port') }}"
+                    " deploy-group={{ flask_app_deploy_group }} db={{ groups['dbservers'][0] }}"}}]},
     ]))
     wired = ansible("ansible-playbook", "-i", str(work / "new-port"), str(work / "port.yml"))
     assert wired.returncode == 0, wired.stdout[-3000:]
     assert "url-port=5433 pgbackrest=5433 repository=[5433]" in wired.stdout, wired.stdout[-3000:]
+    # ... and the app hosts' deploy step is grouped by the database's identity, not a host's name
+    group = re.search(r"deploy-group=(\S+) db=(\S+)", " ".join(wired.stdout.split()))
+    assert group and re.fullmatch(rf"postgresql://{re.escape(group[2])}:5433/\w+", group[1]), wired.stdout[-3000:]
