@@ -6,7 +6,8 @@ variables with their defaults, and what the role exports.
     role_docs.py --check  fail when a README's part differs from its spec (make lint)
 
 The part sits between `<!-- BEGIN REFERENCE -->` and `<!-- END REFERENCE -->`; the rest of the
-README (what the role does, an example) is written by hand.
+README (what the role does, an example) is written by hand. Every role README has the same
+sections, in this order (a role may add its own between "What it does" and "Example"): SECTIONS.
 """
 
 import pathlib
@@ -16,6 +17,14 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- BEGIN REFERENCE (scripts/role_docs.py) -->", "<!-- END REFERENCE -->"
+SECTIONS = ["What it does", "Example", "Entry points", "Variables", "Exports"]
+
+
+def missing_sections(content):
+    """The common sections a README lacks or has out of order (its own may come in between)."""
+    found = [line[3:].strip() for line in content.splitlines() if line.startswith("## ")]
+    common = [name for name in found if name in SECTIONS]
+    return [] if common == SECTIONS else [name for name in SECTIONS if name not in common] or ["(their order)"]
 
 
 def text(value):
@@ -60,7 +69,7 @@ def reference(spec):
 
 
 def main(check):
-    stale = []
+    stale, unlike = [], []
     for spec_path in sorted(ROOT.glob("roles/*/meta/argument_specs.yml")):
         role = spec_path.parent.parent
         readme = role / "README.md"
@@ -72,14 +81,17 @@ def main(check):
             new = before + wanted + after
         else:
             new = content.rstrip("\n") + "\n\n" + wanted + "\n"
+        if missing_sections(new):
+            unlike.append(f"{readme.relative_to(ROOT)}: {', '.join(missing_sections(new))}")
         if new != content:
             stale.append(str(readme.relative_to(ROOT)))
             if not check:
                 readme.write_text(new, encoding="utf-8")
+    if unlike:
+        print("role READMEs without the common sections (" + ", ".join(SECTIONS) + "):", "; ".join(unlike))
     if check and stale:
         print("out of date (run scripts/role_docs.py):", ", ".join(stale))
-        return 1
-    return 0
+    return 1 if unlike or (check and stale) else 0
 
 
 if __name__ == "__main__":
