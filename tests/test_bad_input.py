@@ -46,7 +46,9 @@ ONCE_PER_PLAY = {"flask_app"}
 # own variable only: a case's vars win.
 REQUIRED = {"gunicorn": {"gunicorn_app_dir": "/srv/flasky/current"},
             "nginx": {"nginx_upstream_servers": ["unix:/run/flasky/gunicorn.sock"]},
-            "pgbackrest": {"pgbackrest_pg_port": 5432}, "mysql_archive": {"mysql_archive_port": 3306}}
+            "pgbackrest": {"pgbackrest_pg_port": 5432, "pgbackrest_pg_path": "/var/lib/postgresql/17/main",
+                           "pgbackrest_pg_service": "postgresql@17-main"},
+            "mysql_archive": {"mysql_archive_port": 3306}}
 
 
 @pytest.fixture(scope="session")
