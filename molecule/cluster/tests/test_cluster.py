@@ -426,6 +426,28 @@ def test_database_recovered_to_a_point_in_time_from_the_backup_host():
     assert [backup for backup in stanza["backup"] if backup["type"] == "full"]
 
 
+def test_restore_drill_from_the_repository_equals_the_live_database_while_rows_are_written():
+    """restore-drill.yml read the live database's sums at a WAL position (a temporary slot's
+    snapshot) while a writer added a row every 50 ms, restored the log host's repository up to that
+    position into a scratch copy on the db host and found every table equal; the copy is gone and
+    never archived (the repository's newest WAL is on the live cluster's timeline)."""
+    log = (LIFECYCLE / "drill.log").read_text()
+    assert (LIFECYCLE / "drill.rc").read_text().strip() == "0", log[-3000:]
+    text = " ".join(log.split())
+    found = re.search(r"restored up to WAL position (\S+) .*? in ([0-9.]+) s .*?; (\d+) tables, (\d+) rows; "
+                      r"every table equal to the live database at that position", text)
+    assert found, log[-3000:]
+    written = int((LIFECYCLE / "drill.written").read_text())
+    print(f"\nrestore drill from the repository: position {found[1]}, {found[2]} s, {found[3]} tables, "
+          f"{found[4]} rows; {written} rows written meanwhile")
+    assert written >= 20 and int(found[4]) > 0
+    assert node("db").run("test -e /var/lib/postgresql/flasky-drill").rc != 0
+    timeline = node("db").run("sudo -u postgres psql -At -c 'SELECT timeline_id FROM pg_control_checkpoint()'")
+    info = json.loads(node("log").run("sudo -u postgres pgbackrest --stanza=main --output=json info").stdout)[0]
+    newest = max(archive["max"] for archive in info["archive"])
+    assert int(newest[:8], 16) == int(timeline.stdout), (newest, timeline.stdout)
+
+
 # --- Lynis --------------------------------------------------------------------------------------
 # The audits run in the background from the module's start (mostly waiting on their own probes,
 # they overlap the other tests); the test below, the module's last, collects them.
