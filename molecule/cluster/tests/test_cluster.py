@@ -459,24 +459,27 @@ def test_standby_restored_from_the_repository_follows_the_primary_within_seconds
     it streams from db over verified TLS as the replication account, a row written on db is
     readable on db2 within seconds, and db2 refuses writes."""
     assert psql("db2", "SELECT pg_is_in_recovery()").stdout.strip() == "t"
-    auto_conf = node("db2").run("sudo cat /var/lib/postgresql/15/main/postgresql.auto.conf").stdout
+    auto_conf = node("db2").run("cat /var/lib/postgresql/15/main/postgresql.auto.conf").stdout
     assert re.search(r"restore_command = 'pgbackrest --stanza=main archive-get", auto_conf), auto_conf
-    senders = psql("db", "SELECT r.application_name, r.usename, r.state, s.ssl, r.client_addr FROM pg_stat_replication r "
-                         "JOIN pg_stat_ssl s USING (pid)")
-    assert senders.stdout.split() == [f"db2|replicator|streaming|t|{address_of('db2')}"], senders.stdout + senders.stderr
+    senders = psql("db", "SELECT r.application_name, r.usename, r.state, s.ssl, r.client_addr "
+                         "FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)")
+    expected = [f"db2|replicator|streaming|t|{address_of('db2')}"]
+    assert senders.stdout.split() == expected, senders.stdout + senders.stderr
     conninfo = psql("db2", "SELECT conninfo FROM pg_stat_wal_receiver").stdout
     assert "sslmode=verify-full" in conninfo and "host=db " in conninfo + " ", conninfo
     recover = text_of(LIFECYCLE / "recover.log")
     assert re.search(r"Rebuilt from \d{8}-\d{6}F in [0-9.]+ s", recover), recover[-2000:]
-    users = "SELECT username FROM users WHERE username IN ('after_rollback', 'after_target', 'after_recovery') ORDER BY id"
+    users = ("SELECT username FROM users WHERE username IN ('after_rollback', 'after_target', 'after_recovery') "
+             "ORDER BY id")
     assert psql("db2", users, "flasky").stdout.split() == ["after_rollback", "after_recovery"]
 
     token = uuid.uuid4().hex
-    wrote = psql("db", f"CREATE TABLE IF NOT EXISTS standby_probe (token text); INSERT INTO standby_probe VALUES ('{token}')")
+    wrote = psql("db", "CREATE TABLE IF NOT EXISTS standby_probe (token text); "
+                       f"INSERT INTO standby_probe VALUES ('{token}')")
     assert wrote.rc == 0, wrote.stderr
     start = time.monotonic()
-    seen = wait_for(lambda: psql("db2", f"SELECT count(*) FROM standby_probe WHERE token = '{token}'").stdout.strip() == "1",
-                    timeout=10)
+    query = f"SELECT count(*) FROM standby_probe WHERE token = '{token}'"
+    seen = wait_for(lambda: psql("db2", query).stdout.strip() == "1", timeout=10)
     print(f"\na row written on the primary was read on the standby after {time.monotonic() - start:.2f} s")
     assert seen
     refused = psql("db2", "INSERT INTO standby_probe VALUES ('on the standby')")
