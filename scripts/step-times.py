@@ -4,8 +4,12 @@ and, when a step fails, repeat what failed at the very end of the output.
 Used by `make molecule` so that CI's log shows where a scenario's time goes and, in its last lines
 (often all a CI summary keeps), which test or task failed:
     molecule test -s default 2>&1 | python scripts/step-times.py
+With FLASKY_STEP_MARKS=<directory>, each step that starts also leaves an empty file
+<scenario>-<step>.started there (scripts/test.sh starts the checks when a side effect starts).
 """
 
+import os
+import pathlib
 import re
 import sys
 import time
@@ -52,6 +56,8 @@ def main() -> None:
             if what == "Executing":
                 started[(scenario, step)] = time.monotonic()
                 recent, task = [], ""
+                if os.environ.get("FLASKY_STEP_MARKS"):
+                    (pathlib.Path(os.environ["FLASKY_STEP_MARKS"]) / f"{scenario}-{step}.started").touch()
             elif (scenario, step) in started:
                 took = time.monotonic() - started.pop((scenario, step))
                 sys.stdout.write(f"=== {scenario} {step} took {took:.0f} s\n")

@@ -37,7 +37,7 @@ SECRETS = ("lab-secret-key-not-for-production", "lab-db-password-not-for-product
            "lab-backup-passphrase-not-for-production")
 
 # The SSH port of each lab host on 127.0.0.1 (inventories/lab/hosts.yml: 2201 + offset, ...).
-SSH_PORTS = {"web": 2201, "app1": 2202, "app2": 2203, "db": 2204, "log": 2205}
+SSH_PORTS = {"web": 2201, "app1": 2202, "app2": 2203, "db": 2204, "log": 2205, "db2": 2206}
 
 testinfra_hosts = ["local://"]  # one run of the module; the tests pick their hosts over SSH
 
@@ -158,12 +158,13 @@ def test_gunicorn_listens_on_the_private_address_only_for_the_web_host():
         assert not can_connect(log, address, 8000), f"the log host reaches gunicorn on {name}"
 
 
-def test_database_reachable_only_from_app_hosts():
-    db = address_of("db")
-    for name in APP_HOSTS:
-        assert can_connect(node(name), db, 5432), f"{name} cannot reach PostgreSQL"
-    for name in ("web", "log"):
-        assert not can_connect(node(name), db, 5432), f"{name} reaches PostgreSQL"
+def test_database_reachable_only_from_app_hosts_and_the_other_database_host():
+    for server, peer in (("db", "db2"), ("db2", "db")):
+        address = address_of(server)
+        for name in APP_HOSTS + (peer,):
+            assert can_connect(node(name), address, 5432), f"{name} cannot reach PostgreSQL on {server}"
+        for name in ("web", "log"):
+            assert not can_connect(node(name), address, 5432), f"{name} reaches PostgreSQL on {server}"
 
 
 def test_database_users_only_from_app_hosts_in_pg_hba():
@@ -446,6 +447,43 @@ def test_restore_drill_from_the_repository_equals_the_live_database_while_rows_a
     info = json.loads(node("log").run("sudo -u postgres pgbackrest --stanza=main --output=json info").stdout)[0]
     newest = max(archive["max"] for archive in info["archive"])
     assert int(newest[:8], 16) == int(timeline.stdout), (newest, timeline.stdout)
+
+
+def psql(name, sql, database="postgres"):
+    return node(name).run(f"sudo -u postgres psql -qAtX -F '|' -d {database} -c {shlex.quote(sql)}")
+
+
+def test_standby_restored_from_the_repository_follows_the_primary_within_seconds():
+    """db2, the second database host, was restored from the log host's repository as a hot
+    standby (and rebuilt after the point-in-time recovery of db, whose new timeline it follows):
+    it streams from db over verified TLS as the replication account, a row written on db is
+    readable on db2 within seconds, and db2 refuses writes."""
+    assert psql("db2", "SELECT pg_is_in_recovery()").stdout.strip() == "t"
+    auto_conf = node("db2").run("cat /var/lib/postgresql/15/main/postgresql.auto.conf").stdout
+    assert re.search(r"restore_command = 'pgbackrest --stanza=main archive-get", auto_conf), auto_conf
+    senders = psql("db", "SELECT r.application_name, r.usename, r.state, s.ssl, r.client_addr "
+                         "FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)")
+    expected = [f"db2|replicator|streaming|t|{address_of('db2')}"]
+    assert senders.stdout.split() == expected, senders.stdout + senders.stderr
+    conninfo = psql("db2", "SELECT conninfo FROM pg_stat_wal_receiver").stdout
+    assert "sslmode=verify-full" in conninfo and "host=db " in conninfo + " ", conninfo
+    recover = text_of(LIFECYCLE / "recover.log")
+    assert re.search(r"Rebuilt from \d{8}-\d{6}F in [0-9.]+ s", recover), recover[-2000:]
+    users = ("SELECT username FROM users WHERE username IN ('after_rollback', 'after_target', 'after_recovery') "
+             "ORDER BY id")
+    assert psql("db2", users, "flasky").stdout.split() == ["after_rollback", "after_recovery"]
+
+    token = uuid.uuid4().hex
+    wrote = psql("db", "CREATE TABLE IF NOT EXISTS standby_probe (token text); "
+                       f"INSERT INTO standby_probe VALUES ('{token}')")
+    assert wrote.rc == 0, wrote.stderr
+    start = time.monotonic()
+    query = f"SELECT count(*) FROM standby_probe WHERE token = '{token}'"
+    seen = wait_for(lambda: psql("db2", query).stdout.strip() == "1", timeout=10)
+    print(f"\na row written on the primary was read on the standby after {time.monotonic() - start:.2f} s")
+    assert seen
+    refused = psql("db2", "INSERT INTO standby_probe VALUES ('on the standby')")
+    assert refused.rc != 0 and "read-only transaction" in refused.stderr, refused.stderr
 
 
 # --- Lynis --------------------------------------------------------------------------------------
