@@ -198,3 +198,48 @@ def test_check_refuses_the_old_port_setting(work):
     # ... and the app hosts' deploy step is grouped by the database's identity, not a host's name
     group = re.search(r"deploy-group=(\S+) db=(\S+)", " ".join(wired.stdout.split()))
     assert group and re.fullmatch(rf"postgresql://{re.escape(group[2])}:5433/\w+", group[1]), wired.stdout[-3000:]
+
+
+@pytest.mark.parametrize("case, engine, backup, standby_also, refused", [
+    ("mariadb", "mysql", True, [], True),
+    ("no-backup-host", "postgresql", False, [], True),
+    ("on-an-app-host", "postgresql", True, ["appservers"], True),
+    ("accepted", "postgresql", True, [], False),
+])
+def test_check_refuses_a_standby_it_cannot_build(work, case, engine, backup, standby_also, refused):
+    """A second database host is a PostgreSQL standby restored from the backup host's repository:
+    a MariaDB site with two database hosts, a standby without a backup host, or one that is also
+    an app host is refused before any change, naming the primary and the standbys; the control
+    (PostgreSQL, a backup host, a database host of its own) passes and the wiring makes the second
+    host a standby of the first."""
+    inventory = work / f"standby-{case}"
+    (inventory / "group_vars").mkdir(parents=True)
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    children = {group: {"hosts": {"localhost": None}} for group in GROUPS}
+    children["dbservers"]["hosts"]["db2"] = None
+    for group in standby_also:
+        children[group]["hosts"]["db2"] = None
+    if backup:
+        children["backupservers"] = {"hosts": {"backup1": None}}
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {
+        "hosts": {"localhost": local, "db2": local, "backup1": local}, "children": children}}, sort_keys=False))
+    (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump({
+        "deploy_app_source": str(ROOT / "app_src"), "deploy_secret_key": "a-real-looking-secret-key-0123456789abcdef",
+        "deploy_db_password": "a-real-looking-password-0123", "deploy_db_engine": engine,
+        "deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcdef", "deploy_allow_known_secrets": True}))
+    (work / "standby.yml").write_text(yaml.safe_dump([
+        {"ansible.builtin.import_playbook": str(ROOT / "playbooks" / "check.yml")},
+        {"name": "Read the wiring", "hosts": "database_standbys", "gather_facts": False,
+         "vars_files": [str(ROOT / "playbooks" / "vars" / "wiring.yml")],
+         "tasks": [{"name": "Show the standby's settings", "ansible.builtin.debug": {
+             "msg": "primary={{ postgresql_primary.name }} group={{ postgresql_replication_group }}"
+                    " password={{ postgresql_replication_password | length }}"}}]},
+    ]))
+    out = ansible("ansible-playbook", "-i", str(inventory), str(work / "standby.yml"))
+    report = " ".join(out.stdout.split())
+    if not refused:
+        assert out.returncode == 0, out.stdout[-3000:]
+        assert "primary=localhost group=dbservers password=64" in report, report[-3000:]
+        return
+    assert out.returncode != 0
+    assert "the first (localhost) is the primary, the others (db2) its hot standbys" in report, report[-2000:]
