@@ -172,6 +172,18 @@ def test_check_refuses_a_backup_host_it_cannot_trust(work, case, settings, backu
             assert value not in out.stdout + out.stderr
 
 
+def read_wiring(work, inventory, hosts, message):
+    """check.yml, then `message` (a template of the wiring's values) shown on `hosts`."""
+    playbook = work / f"wiring-{inventory.name}.yml"
+    playbook.write_text(yaml.safe_dump([
+        {"ansible.builtin.import_playbook": str(ROOT / "playbooks" / "check.yml")},
+        {"name": "Read the wiring", "hosts": hosts, "gather_facts": False,
+         "vars_files": [str(ROOT / "playbooks" / "vars" / "wiring.yml")],
+         "tasks": [{"name": "Show the wired values", "ansible.builtin.debug": {"msg": message}}]},
+    ]))
+    return ansible("ansible-playbook", "-i", str(inventory), str(playbook))
+
+
 def test_check_refuses_the_old_port_setting(work):
     """deploy_db_port was replaced by the engine role's own port (postgresql_port / mysql_port):
     an inventory that still sets it is told so before any change, not silently ignored."""
@@ -182,17 +194,11 @@ def test_check_refuses_the_old_port_setting(work):
     moved = backup_site(work, "new-port", {"postgresql_port": 5433, "deploy_allow_known_secrets": True, **passphrase})
     assert moved.returncode == 0, moved.stdout[-3000:]
     # ... and the port reaches what the other roles are given: the app's DATABASE_URL, the backup host's
-    (work / "port.yml").write_text(yaml.safe_dump([
-        {"ansible.builtin.import_playbook": str(ROOT / "playbooks" / "check.yml")},
-        {"name": "Read the wiring", "hosts": "appservers:backupservers", "gather_facts": False,
-         "vars_files": [str(ROOT / "playbooks" / "vars" / "wiring.yml")],
-         "tasks": [{"name": "Show the ports", "ansible.builtin.debug": {
-             "msg": "url-port={{ flask_app_secret_env.DATABASE_URL | urlsplit('port') }}"
-                    " pgbackrest={{ pgbackrest_pg_port }}"
-                    " repository={{ pgbackrest_pg_hosts | map(attribute='port') }}"
-                    " deploy-group={{ flask_app_deploy_group }} db={{ groups['dbservers'][0] }}"}}]},
-    ]))
-    wired = ansible("ansible-playbook", "-i", str(work / "new-port"), str(work / "port.yml"))
+    wired = read_wiring(work, work / "new-port", "appservers:backupservers",
+                        "url-port={{ flask_app_secret_env.DATABASE_URL | urlsplit('port') }}"
+                        " pgbackrest={{ pgbackrest_pg_port }}"
+                        " repository={{ pgbackrest_pg_hosts | map(attribute='port') }}"
+                        " deploy-group={{ flask_app_deploy_group }} db={{ groups['dbservers'][0] }}")
     assert wired.returncode == 0, wired.stdout[-3000:]
     assert "url-port=5433 pgbackrest=5433 repository=[5433]" in wired.stdout, wired.stdout[-3000:]
     # ... and the app hosts' deploy step is grouped by the database's identity, not a host's name
@@ -227,15 +233,9 @@ def test_check_refuses_a_standby_it_cannot_build(work, case, engine, backup, sta
         "deploy_app_source": str(ROOT / "app_src"), "deploy_secret_key": "a-real-looking-secret-key-0123456789abcdef",
         "deploy_db_password": "a-real-looking-password-0123", "deploy_db_engine": engine,
         "deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcdef", "deploy_allow_known_secrets": True}))
-    (work / "standby.yml").write_text(yaml.safe_dump([
-        {"ansible.builtin.import_playbook": str(ROOT / "playbooks" / "check.yml")},
-        {"name": "Read the wiring", "hosts": "database_standbys", "gather_facts": False,
-         "vars_files": [str(ROOT / "playbooks" / "vars" / "wiring.yml")],
-         "tasks": [{"name": "Show the standby's settings", "ansible.builtin.debug": {
-             "msg": "primary={{ postgresql_primary.name }} group={{ postgresql_replication_group }}"
-                    " password={{ postgresql_replication_password | length }}"}}]},
-    ]))
-    out = ansible("ansible-playbook", "-i", str(inventory), str(work / "standby.yml"))
+    out = read_wiring(work, inventory, "database_standbys",
+                      "primary={{ postgresql_primary.name }} group={{ postgresql_replication_group }}"
+                      " password={{ postgresql_replication_password | length }}")
     report = " ".join(out.stdout.split())
     if not refused:
         assert out.returncode == 0, out.stdout[-3000:]
