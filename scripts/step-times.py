@@ -24,6 +24,7 @@ BOX = re.compile(r"^\s*│\s?")
 FAILURE = re.compile(r"\bFAILED\b(?! - RETRYING)|^E\s{2,}|^E$|^fatal: |^failed: |Error: ")
 WRAPPED = 2
 KEEP = 60  # lines repeated at the end
+MARKS = os.environ.get("FLASKY_STEP_MARKS")  # where each step's start is marked, when set
 
 
 def main() -> None:
@@ -56,8 +57,8 @@ def main() -> None:
             if what == "Executing":
                 started[(scenario, step)] = time.monotonic()
                 recent, task = [], ""
-                if os.environ.get("FLASKY_STEP_MARKS"):
-                    (pathlib.Path(os.environ["FLASKY_STEP_MARKS"]) / f"{scenario}-{step}.started").touch()
+                if MARKS:
+                    (pathlib.Path(MARKS) / f"{scenario}-{step}.started").touch()
             elif (scenario, step) in started:
                 took = time.monotonic() - started.pop((scenario, step))
                 sys.stdout.write(f"=== {scenario} {step} took {took:.0f} s\n")
