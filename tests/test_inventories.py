@@ -172,6 +172,24 @@ def test_check_refuses_a_backup_host_it_cannot_trust(work, case, settings, backu
             assert value not in out.stdout + out.stderr
 
 
+@pytest.mark.parametrize("playbook, extra, expected", [
+    ("failover.yml", [], "this site's standbys are none"),
+    ("failover.yml", ["-e", "failover_to=backup1"], "failover_to backup1 is not one of them"),
+    ("rejoin.yml", ["-e", "rejoin=localhost"], "one of none (no host is fenced) (got localhost)"),
+])
+def test_failover_and_rejoin_refuse_what_they_cannot_do(work, playbook, extra, expected):
+    """failover.yml on a site without a standby (or aimed at a host that is none) and rejoin.yml
+    naming a host no failover fenced stop before any change, saying why."""
+    name = f"{playbook.split('.')[0]}-{len(extra)}"
+    backup_site(work, name, {"deploy_backup_cipher_pass": "a-real-looking-passphrase-0123456789abcdef",
+                             "deploy_allow_known_secrets": True})
+    out = ansible("ansible-playbook", "-i", str(work / name), f"playbooks/{playbook}", *extra)
+    assert out.returncode != 0
+    report = " ".join(out.stdout.split())
+    assert expected in report, report[-2000:]
+    assert "changed=0" in report and not re.search(r"changed=[1-9]", report), report[-2000:]
+
+
 def read_wiring(work, inventory, hosts, message):
     """check.yml, then `message` (a template of the wiring's values) shown on `hosts`."""
     playbook = work / f"wiring-{inventory.name}.yml"
@@ -242,4 +260,5 @@ def test_check_refuses_a_standby_it_cannot_build(work, case, engine, backup, sta
         assert "primary=localhost group=dbservers password=64" in report, report[-3000:]
         return
     assert out.returncode != 0
-    assert "the first (localhost) is the primary, the others (db2) its hot standbys" in report, report[-2000:]
+    assert "localhost is the primary (the first, unless a failover promoted another), the others (db2) its hot" \
+        " standbys" in report, report[-2000:]

@@ -526,3 +526,63 @@ def test_lynis_hardening_index_of_every_host(lynis_audits):
         release = node(name).system_info.release.split(".")[0]
         baseline = found[f"untouched{release}"]
         assert found[name] >= 80 and found[name] - baseline >= 15, (name, found[name], baseline)
+
+
+# --- the failover (the module's last test: it changes the database hosts' roles) --------------
+
+def playbook(name, log, *extra):
+    """Run one of the collection's playbooks on the lab, its output saved in the lifecycle record."""
+    command = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(EPHEMERAL / "inventory"),
+               str(pathlib.Path(__file__).resolve().parents[3] / "playbooks" / name), *extra]
+    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    (LIFECYCLE / log).write_text(run.stdout + run.stderr)
+    return run
+
+
+def test_failover_under_read_load_then_site_finds_nothing_to_change():
+    """failover.yml promotes db2 while the load generator reads the DB-backed home page through the
+    load balancer without pause: no request fails. A user registers through the site afterwards
+    and is on db2, which is no longer in recovery; db's cluster is stopped and masked (fenced);
+    the record names db2 on both hosts; and site.yml, run again, changes nothing on any host."""
+    stop = LIFECYCLE / "failover.stop"
+    stop.unlink(missing_ok=True)
+    root = pathlib.Path(__file__).resolve().parents[3]
+    load = subprocess.Popen([sys.executable, str(root / "scripts" / "loadgen.py"), URL + "/", "--cafile", CA,
+                             "--connections", "6", "--rate", "60", "--header", "Cookie: loadgen=1",
+                             "--stop-file", str(stop), "--out", str(LIFECYCLE / "failover.load.json")])
+    time.sleep(5)
+    start = time.monotonic()
+    failover = playbook("failover.yml", "failover.log")
+    took = time.monotonic() - start
+    stop.write_text("stop\n")
+    load.wait(timeout=120)
+    log = " ".join((failover.stdout + failover.stderr).split())
+    assert failover.returncode == 0, log[-4000:]
+    report = re.search(r"Failover done: db2 is the primary, promoted ([0-9.]+) s after", log)
+    assert report, log[-3000:]
+    result = lifecycle("failover.load.json")
+    print(f"\nfailover: {took:.0f} s in all, db2 promoted {report[1]} s after it began; "
+          f"{result['requests']} reads through it, {result['failed']} failed")
+    assert result["requests"] >= 600 and result["failed"] == 0, result.get("failures")
+
+    registered = subprocess.run([sys.executable, str(pathlib.Path(__file__).resolve().parents[1] / "register.py"),
+                                 URL + "/", CA, "after_failover"], capture_output=True, text=True, check=False)
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    assert psql("db2", "SELECT pg_is_in_recovery()").stdout.strip() == "f"
+    users = psql("db2", "SELECT username FROM users WHERE username IN ('after_recovery', 'after_failover') "
+                        "ORDER BY id", "flasky")
+    assert users.stdout.split() == ["after_recovery", "after_failover"], users.stdout + users.stderr
+    unit = node("db").run("systemctl is-enabled postgresql@15-main; systemctl is-active postgresql@15-main").stdout
+    assert unit.split() == ["masked", "inactive"], unit
+    for name in ("db", "db2"):
+        record = json.loads(node(name).check_output("cat /etc/ansible/facts.d/flasky_database.fact"))
+        assert record["primary"] == "db2" and record["fenced"] == ["db"], (name, record)
+
+    again = playbook("site.yml", "site-after-failover.log")
+    recap = re.findall(r"^(\S+)\s*: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", again.stdout, re.M)
+    assert again.returncode == 0 and recap, again.stdout[-4000:]
+    assert {host for host, *_ in recap} >= set(SSH_PORTS), recap
+    assert all(counts == ["0", "0", "0"] for _, *counts in recap), (recap, again.stdout[-6000:])
+    for path in (LIFECYCLE / "failover.log", LIFECYCLE / "site-after-failover.log"):
+        text = path.read_text(errors="replace")
+        assert not [secret for secret in SECRETS if secret in text], path
