@@ -539,6 +539,25 @@ def playbook(name, log, *extra):
     return run
 
 
+def test_failover_that_cannot_catch_up_promotes_nothing_and_gives_the_writes_back():
+    """With db2's replay paused and a write on db after it, failover.yml cannot see db2 catch up:
+    it stops before the promotion, db takes writes again, db2 is still a standby and no host
+    holds a record of another primary."""
+    assert psql("db2", "SELECT pg_wal_replay_pause()").rc == 0
+    try:
+        assert psql("db", "CREATE TABLE failover_probe (); DROP TABLE failover_probe").rc == 0
+        failed = playbook("failover.yml", "failover-paused.log", "-e", "failover_catch_up_timeout=3")
+    finally:
+        psql("db2", "SELECT pg_wal_replay_resume()")
+    log = " ".join((failed.stdout + failed.stderr).split())
+    assert failed.returncode != 0 and "Failover stopped: db2 was not promoted (it did not replay" in log, log[-3000:]
+    assert psql("db", "SHOW default_transaction_read_only").stdout.strip() == "off"
+    assert psql("db", "CREATE TABLE failover_probe (); DROP TABLE failover_probe").rc == 0
+    assert psql("db2", "SELECT pg_is_in_recovery()").stdout.strip() == "t"
+    for name in ("db", "db2"):
+        assert node(name).run("test -e /etc/ansible/facts.d/flasky_database.fact").rc != 0, name
+
+
 def test_failover_under_read_load_then_site_finds_nothing_to_change():
     """failover.yml promotes db2 while the load generator reads the DB-backed home page through the
     load balancer without pause: no request fails. A user registers through the site afterwards
