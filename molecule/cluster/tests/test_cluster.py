@@ -596,6 +596,10 @@ def test_failover_under_read_load_then_site_finds_nothing_to_change():
     for name in ("db", "db2"):
         record = json.loads(node(name).check_output("cat /etc/ansible/facts.d/flasky_database.fact"))
         assert record["primary"] == "db2" and record["fenced"] == ["db"], (name, record)
+    # the dump the upgrade took on db (rollback.yml's restore) is on the new primary, the same bytes
+    dump = re.search(r"Backup before the migration: (\S+\.dump)", text_of(LIFECYCLE / "upgrade-1.1.0.log"))[1]
+    copies = [node(name).check_output(f"sha256sum {dump} {dump}.sums") for name in ("db", "db2")]
+    assert copies[0] == copies[1] and node("db2").file(dump).user == "postgres", copies
 
     again = playbook("site.yml", "site-after-failover.log")
     recap = re.findall(r"^(\S+)\s*: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", again.stdout, re.M)
