@@ -1,21 +1,17 @@
 """What the edge roles promise, checked with real peers: mail delivered through the relay,
 log lines received (also after a log-host outage), only intended ports reachable, sshd
-hardened, and a Lynis hardening index above the plain image's."""
+hardened (the Lynis index of these roles is the cluster's test: every lab host, Debian 12
+and 13, against an untouched container of its image)."""
 
 import base64
-import concurrent.futures
 import os
 import pathlib
 import re
-import sys
 import time
 import uuid
 
 import pytest
 import testinfra
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
-from lynis import lynis_index  # noqa: E402  (molecule/shared: Lynis' hardening index)
 
 testinfra_hosts = ["ansible://edge_hosts"]
 
@@ -360,23 +356,3 @@ def test_installed_packages_verify_and_are_checked_weekly(host):
 def test_sysctl_hardening_file(host):
     content = host.file("/etc/sysctl.d/60-hardening.conf").content_string
     assert "net.ipv4.conf.all.accept_redirects = 0" in content and "net.ipv4.tcp_syncookies = 1" in content
-
-
-@pytest.fixture(scope="module")
-def lynis_indexes(request):
-    """Every hardened host's index and the untouched container's, audited side by side once
-    (an audit mostly waits on its own probes)."""
-    inventory = request.config.option.ansible_inventory
-    targets = {hostname(target): target for target in testinfra.get_hosts(["ansible://edge_hosts"],
-                                                                         ansible_inventory=inventory)}
-    targets["edge-plain"] = testinfra.get_host("ansible://edge-plain", ansible_inventory=inventory)
-    with concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
-        futures = {name: pool.submit(lynis_index, target.run) for name, target in targets.items()}
-    return {name: future.result() for name, future in futures.items()}
-
-
-def test_lynis_hardening_index_rises(host, lynis_indexes):
-    hardened, baseline = lynis_indexes[hostname(host)], lynis_indexes["edge-plain"]
-    print(f"\nLynis hardening index: {hostname(host)} (hardened) {hardened}, edge-plain (same image, "
-          f"untouched) {baseline}")
-    assert hardened >= 80 and hardened - baseline >= 15, (hardened, baseline)

@@ -31,10 +31,10 @@ def address(node):
 
 
 def test_lost_primary_recovered_with_every_committed_row_streamed(nodes):
-    """The side effect wrote rows for 75 s and more, removed the primary's container and ran the
-    recovery on a fresh one: every row committed 60 s or more before the loss is back, and the
-    stream makes the recovery point a few seconds at most."""
-    record, committed, point = recovered_rows(EPHEMERAL)
+    """The side effect wrote rows for 40 s and more, removed the primary's container and ran the
+    recovery on a fresh one: every row committed 20 s or more before the loss is back (at least 50
+    of them), and the stream makes the recovery point a few seconds at most."""
+    record, committed, point = recovered_rows(EPHEMERAL, promised=20)
     back, lost = set(record["ids"]), record["lost_at"]
     missing = len([row for row in committed if row not in back])
     print(f"\nrows committed {len(committed)}, back {len(back)} ({missing} missing); recovery point {point:.1f} s"

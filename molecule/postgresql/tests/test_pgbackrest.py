@@ -51,7 +51,7 @@ def test_repository_is_encrypted_and_holds_backups_and_the_archive(nodes):
 def test_lost_primary_recovered_with_every_row_older_than_60s(nodes):
     """The side effect wrote rows for 75 s and more, removed the primary's container and ran the
     recovery on a fresh one: every row committed 60 s or more before the loss is back."""
-    record, committed, point = recovered_rows(EPHEMERAL)
+    record, committed, point = recovered_rows(EPHEMERAL, promised=60)
     back, lost = set(record["ids"]), record["lost_at"]
     print(f"\nrows committed {len(committed)}, back {len(back)}; recovery point {point:.1f} s before the loss;"
           f" from the loss to a cluster taking writes {record['recovered_at'] - lost:.1f} s"
