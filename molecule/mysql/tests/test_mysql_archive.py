@@ -31,7 +31,7 @@ def address(node):
 
 
 def test_lost_primary_recovered_with_every_committed_row_streamed(nodes):
-    """The side effect wrote rows for 40 s and more, removed the primary's container and ran the
+    """The side effect wrote rows until 60 were older than 25 s, removed the primary's container and ran the
     recovery on a fresh one: every row committed 20 s or more before the loss is back (at least 50
     of them), and the stream makes the recovery point a few seconds at most."""
     record, committed, point = recovered_rows(EPHEMERAL, promised=20)

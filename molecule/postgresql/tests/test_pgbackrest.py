@@ -49,7 +49,7 @@ def test_repository_is_encrypted_and_holds_backups_and_the_archive(nodes):
 
 
 def test_lost_primary_recovered_with_every_row_older_than_60s(nodes):
-    """The side effect wrote rows for 75 s and more, removed the primary's container and ran the
+    """The side effect wrote rows until 60 were older than 65 s, removed the primary's container and ran the
     recovery on a fresh one: every row committed 60 s or more before the loss is back."""
     record, committed, point = recovered_rows(EPHEMERAL, promised=60)
     back, lost = set(record["ids"]), record["lost_at"]
