@@ -84,7 +84,7 @@ def apt_floor(lab):
 
 
 # What a person or an upgrade may change between runs, and how each is seen repaired (the same
-# drift as molecule/default's side effect, tested there).
+# drift as molecule/postgresql-ca's side effect, tested there).
 DRIFT = ("apt-get remove -y -qq fail2ban && systemctl disable --now postfix"
          " && sed -i '1i PermitRootLogin yes  # drift' /etc/ssh/sshd_config.d/50-hardening.conf"
          " && chmod 0644 /srv/flasky/shared/.env")

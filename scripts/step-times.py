@@ -3,7 +3,7 @@ and, when a step fails, repeat what failed at the very end of the output.
 
 Used by `make molecule` so that CI's log shows where a scenario's time goes and, in its last lines
 (often all a CI summary keeps), which test or task failed:
-    molecule test -s default 2>&1 | python scripts/step-times.py
+    molecule test -s roles 2>&1 | python scripts/step-times.py
 With FLASKY_STEP_MARKS=<directory>, each step that starts also leaves an empty file
 <scenario>-<step>.started there (scripts/test.sh starts the checks when a side effect starts).
 """

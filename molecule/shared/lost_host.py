@@ -1,4 +1,4 @@
-"""The figures of a lost database host (the `postgresql` and `mysql` scenarios' side effects): the
+"""The figures of a lost database host (the `roles` scenario's two parts): the
 rows a client committed (ticks.log: each id with the time the client returned, i.e. after the
 commit), the rows that came back and the time of the loss (disaster.json)."""
 

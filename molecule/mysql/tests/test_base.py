@@ -2,6 +2,8 @@
 
 import pytest
 
+testinfra_hosts = ["ansible://role_hosts"]  # the base role ran there first (../converge.yml)
+
 
 def test_systemd_is_pid1_and_running(host):
     assert host.file("/proc/1/comm").content_string.strip() == "systemd"

@@ -8,6 +8,8 @@ import shlex
 import pytest
 import testinfra
 
+testinfra_hosts = ["ansible://role_hosts"]  # the role alone
+
 APP = "MYSQL_PWD={pw} mariadb -h 127.0.0.1 -u {user} flasky -N -e {sql!r}"
 
 

@@ -2,6 +2,8 @@
 
 import json
 
+testinfra_hosts = ["ansible://role_hosts"]  # the role alone
+
 APP = "PGPASSWORD={pw} psql -h {host} -U {user} -d flasky -v ON_ERROR_STOP=1 -qtA -c {sql!r}"
 
 

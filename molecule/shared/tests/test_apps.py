@@ -1,5 +1,5 @@
 """A second app on the same hosts: `notes`, written for the test in the plain-tree shape of the
-seed's Flasky, deployed from a git repository at a tag (the `default` scenario; skipped where the
+seed's Flasky, deployed from a git repository at a tag (the `default` scenario's `postgresql-ca` part; skipped where the
 site runs one app).
 
 What a user of such an app sees: it is served over HTTPS under its own name beside the
@@ -135,7 +135,7 @@ def test_timer_runs_the_command_of_the_current_release(host, notes):
 
 
 def runs(name):
-    """The JSON report of a run of the side effect (molecule/default/side_effect.yml)."""
+    """The JSON report of a run of the side effect (molecule/postgresql-ca/side_effect.yml)."""
     path = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "runs" / f"{name}.json"
     text = path.read_text()
     # the report is the last document, at the start of a line (-vvv prints lines before it)

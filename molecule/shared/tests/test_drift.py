@@ -1,5 +1,5 @@
 """Drift between two runs is repaired by the next run of site.yml, as an operator expects from a
-converge: the `default` scenario's side effect drifts the host (a package removed, a service
+converge: the `default` scenario's `postgresql-ca` part's side effect drifts the host (a package removed, a service
 stopped and disabled, a managed file edited, the secrets file opened to everyone, both apps'
 TLS keys replaced) right before
 its second `site.yml`, and records it; skipped where nothing drifted (`mariadb-acme`).

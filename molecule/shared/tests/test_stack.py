@@ -1,7 +1,7 @@
 """What a user of the single-host stack sees: the app over HTTPS, served the way we promise.
 
-Shared by the `default` (PostgreSQL, local CA) and `mariadb-acme` (MariaDB, ACME certificate)
-scenarios. HTTP requests go from the controller (this machine) to the container's address
+Run on both parts of the `default` scenario: `postgresql-ca` (PostgreSQL, local CA) and `mariadb-acme`
+(MariaDB, ACME certificate). HTTP requests go from the controller (this machine) to the container's address
 with the site's name in SNI and Host, trusting only the CA the scenario names.
 """
 
@@ -51,7 +51,7 @@ def settings(host):
             "tls_mode": variables.get("deploy_tls_mode", "selfsigned"),
             "microcache": int(variables.get("nginx_microcache_seconds", 0)),
             # A scenario without a side effect (mariadb-acme) deploys one release: the release
-            # lifecycle (restart strategy) is the same code, tested by `default`; a release failing
+            # lifecycle (restart strategy) is the same code, tested by `postgresql-ca`; a release failing
             # its health gate is switched back in `cluster`, under load.
             "second_release": variables.get("test_second_release", True)}
 
@@ -59,7 +59,7 @@ def settings(host):
 @pytest.fixture()
 def second_release(settings):
     if not settings["second_release"]:
-        pytest.skip("one release in this scenario; the release lifecycle is tested by `default`")
+        pytest.skip("one release in this scenario; the release lifecycle is tested by `postgresql-ca`")
 
 
 @pytest.fixture(scope="module")
@@ -363,7 +363,7 @@ def secret_forms(secrets):
 def test_secrets_not_in_the_ansible_output(host):
     """Playbook runs only: the log also holds testinfra's `ansible-inventory --list`, which
     prints this scenario's inventory, where the test secrets are plain values. Plus the side
-    effect's runs at -vvv --diff, where they exist (molecule/default/side_effect.yml)."""
+    effect's runs at -vvv --diff, where they exist (molecule/postgresql-ca/side_effect.yml)."""
     log = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ansible.log"
     entries, pid = {}, None
     for line in log.read_text().splitlines():
