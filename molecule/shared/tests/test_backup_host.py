@@ -1,7 +1,8 @@
-"""A MariaDB site with a backup host (the `default` scenario's `mariadb-acme` part): site.yml wires the database host's binary
-log, the backup host's account and firewall rule, and the archive; what the app writes reaches
-the backup host within seconds, and the archive's dump is encrypted. No test where the site has
-no MariaDB backup host (the PostgreSQL sites' pgBackRest is tested in `roles` and `cluster`)."""
+"""A MariaDB site with a backup host (the `default` scenario's `mariadb-acme` part): site.yml wires
+the database host's binary log, the backup host's account and firewall rule, and the archive;
+what the app writes reaches the backup host within seconds, and the archive's dump is encrypted.
+No test where the site has no MariaDB backup host (the PostgreSQL sites' pgBackRest is tested in
+`roles` and `cluster`)."""
 
 import os
 import pathlib
