@@ -32,7 +32,8 @@ echo "flask deploy: first run $first, second run $second"
 sock="$work/gunicorn.sock"
 "$work/venv/bin/gunicorn" --bind "unix:$sock" --workers 2 flasky.wsgi:app >"$work/gunicorn.log" 2>&1 &
 gpid=$!
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.2; done
+# Up to 5 minutes: in CI the checks run on idle CPU only (scripts/test.sh), and may wait for it.
+for _ in $(seq 1500); do [ -S "$sock" ] && break; sleep 0.2; done
 body=$(curl -fsS --unix-socket "$sock" http://localhost/healthz) \
   || { cat "$work/gunicorn.log"; exit 1; }
 echo "gunicorn /healthz: $body"
