@@ -2,13 +2,12 @@
 # `make test` (and so CI's .ci/run): prepare the machine, build the collection, then run the
 # controller-side checks (lint, app tests, role input tests) BESIDE the molecule scenarios, on
 # idle CPU only (idle_cpu_cgroup below): the scenarios spend much of their time waiting (on
-# services, on health
-# gates, on a writer's rows), and the checks fill that idle time instead of running first on
-# their own (they used to add about three minutes). They start when the first scenario's side
-# effect starts (its converge and idempotence keep both cores busy: beside them the checks slowed
-# them by up to 100 s). Each phase prints its time; the checks' output is printed whole when they
-# end, and a failed check stops the scenarios at once (the run fails either way; the log's last
-# lines say what failed).
+# services, on health gates, on a writer's rows), and the checks fill that idle time instead of
+# running first on their own (they used to add about three minutes). They start when the first
+# scenario's side effect starts (its converge and idempotence keep both cores busy: beside them
+# the checks slowed them by up to 100 s). Each phase prints its time; the checks' output is
+# printed whole when they end, and a failed check stops the scenarios at once (the run fails
+# either way; the log's last lines say what failed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 make() { command make --no-print-directory "$@"; }
