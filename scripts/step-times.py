@@ -1,5 +1,5 @@
-"""Pass molecule's output through, print each step's time after it ("=== <scenario> <step> took N s"),
-and, when a step fails, repeat what failed at the very end of the output.
+"""Pass molecule's output through, print each step's time after it ("=== <scenario> <step> took N s",
+with the CPU time the whole machine spent meanwhile: "(CPU busy M s of C cores x N s)"), and, when a step fails, repeat what failed at the very end of the output.
 
 Used by `make molecule` so that CI's log shows where a scenario's time goes and, in its last lines
 (often all a CI summary keeps), which test or task failed:
@@ -25,10 +25,19 @@ FAILURE = re.compile(r"\bFAILED\b(?! - RETRYING)|^E\s{2,}|^E$|^fatal: |^failed: 
 WRAPPED = 2
 KEEP = 60  # lines repeated at the end
 MARKS = os.environ.get("FLASKY_STEP_MARKS")  # where each step's start is marked, when set
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_busy() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores; /proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / TICKS
 
 
 def main() -> None:
-    started: dict[tuple[str, str], float] = {}
+    started: dict[tuple[str, str], tuple[float, float]] = {}
+    cores = os.cpu_count() or 1
     recent: list[str] = []  # failure lines of the step that runs now
     failures: list[str] = []
     reported: set[tuple[str, str]] = set()
@@ -55,13 +64,14 @@ def main() -> None:
         if match:
             scenario, step, what = match.groups()
             if what == "Executing":
-                started[(scenario, step)] = time.monotonic()
+                started[(scenario, step)] = (time.monotonic(), cpu_busy())
                 recent, task = [], ""
                 if MARKS:
                     (pathlib.Path(MARKS) / f"{scenario}-{step}.started").touch()
             elif (scenario, step) in started:
-                took = time.monotonic() - started.pop((scenario, step))
-                sys.stdout.write(f"=== {scenario} {step} took {took:.0f} s\n")
+                start, busy = started.pop((scenario, step))
+                took, busy = time.monotonic() - start, cpu_busy() - busy
+                sys.stdout.write(f"=== {scenario} {step} took {took:.0f} s (CPU busy {busy:.0f} s of {cores} cores x {took:.0f} s)\n")
         sys.stdout.flush()
     if failures:
         sys.stdout.write("=== what failed (repeated from above)\n" + "\n".join(failures) + "\n")
