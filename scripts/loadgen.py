@@ -165,6 +165,7 @@ def main(argv=None):
     result = {
         "url": args.url,
         "connections": args.connections,
+        "rate": args.rate,
         "seconds": round(elapsed, 2),
         "requests": len(latencies),
         "failed": len(failures),

@@ -1,5 +1,6 @@
 """Pass molecule's output through, print each step's time after it ("=== <scenario> <step> took N s",
-with the CPU time the whole machine spent meanwhile: "(CPU busy M s of C cores x N s)"), and, when a step fails, repeat what failed at the very end of the output.
+with the CPU time the whole machine spent meanwhile: "(CPU busy M s of C cores x N s)"), and, when a
+step fails, repeat what failed at the very end of the output.
 
 Used by `make molecule` so that CI's log shows where a scenario's time goes and, in its last lines
 (often all a CI summary keeps), which test or task failed:
@@ -71,7 +72,8 @@ def main() -> None:
             elif (scenario, step) in started:
                 start, busy = started.pop((scenario, step))
                 took, busy = time.monotonic() - start, cpu_busy() - busy
-                sys.stdout.write(f"=== {scenario} {step} took {took:.0f} s (CPU busy {busy:.0f} s of {cores} cores x {took:.0f} s)\n")
+                sys.stdout.write(f"=== {scenario} {step} took {took:.0f} s"
+                                 f" (CPU busy {busy:.0f} s of {cores} cores x {took:.0f} s)\n")
         sys.stdout.flush()
     if failures:
         sys.stdout.write("=== what failed (repeated from above)\n" + "\n".join(failures) + "\n")

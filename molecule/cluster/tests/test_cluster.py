@@ -360,12 +360,18 @@ def test_no_secret_in_the_playbook_logs():
 
 # --- the release lifecycle (side effect) ----------------------------------------------------
 
+def no_failed_request(load):
+    """scripts/loadgen.py's result: no request failed, and the load was kept up the whole time (at
+    least half its rate: a load that stalled or stopped early proves nothing)."""
+    assert load["failed"] == 0, load["failures"]
+    assert load["rate"] >= 20 and load["requests"] >= load["rate"] * load["seconds"] / 2, \
+        {key: load[key] for key in ("rate", "seconds", "requests", "rps")}
+
+
 def test_upgrade_under_load_fails_no_request():
     assert (LIFECYCLE / "upgrade-1.1.0.rc").read_text().strip() == "0", \
         (LIFECYCLE / "upgrade-1.1.0.log").read_text()[-3000:]
-    load = lifecycle("upgrade-1.1.0.load.json")
-    assert load["requests"] >= 2000, load  # 60/s for the whole run
-    assert load["failed"] == 0, load["failures"]
+    no_failed_request(lifecycle("upgrade-1.1.0.load.json"))
 
 
 def test_upgrade_serves_the_new_release_everywhere_at_the_new_head():
@@ -390,8 +396,7 @@ def test_failing_release_is_rolled_back_without_failed_requests():
     assert re.search(r"Release 1\.2\.0-\w+ failed its health gate on app1", log), log[-3000:]
     assert re.search(r"switched back to 1\.1\.0-\w+", log)
     assert re.search(r"Rollout of 1\.2\.0-\w+ stopped on app1", log)
-    load = lifecycle("upgrade-1.2.0.load.json")
-    assert load["failed"] == 0, load["failures"]
+    no_failed_request(lifecycle("upgrade-1.2.0.load.json"))
     for name in APP_HOSTS:
         assert lifecycle(f"upgrade-1.2.0-{name}.json")["release"].startswith("1.1.0-")
 
@@ -402,8 +407,7 @@ def test_rollback_returns_to_the_previous_release_and_reports_the_database():
     assert re.search(r"Returning to 1\.0\.0-\w+ \(serving 1\.1\.0-\w+\)", log), log[-3000:]
     assert "Database at migration 0006" in log and "expects 0005" in log
     assert re.search(r"Matching dump: \S+-from-1\.0\.0-\w+-to-1\.1\.0-\w+\.dump \(not restored", log)
-    load = lifecycle("rollback.load.json")
-    assert load["failed"] == 0, load["failures"]
+    no_failed_request(lifecycle("rollback.load.json"))
     for name in APP_HOSTS:
         health = lifecycle(f"rollback-{name}.json")
         assert health["release"].startswith("1.0.0-")
@@ -580,7 +584,8 @@ def test_failover_under_read_load_then_site_finds_nothing_to_change():
     stop.unlink(missing_ok=True)
     root = pathlib.Path(__file__).resolve().parents[3]
     load = subprocess.Popen([sys.executable, str(root / "scripts" / "loadgen.py"), URL + "/", "--cafile", CA,
-                             "--connections", "6", "--rate", "60", "--header", "Cookie: loadgen=1",
+                             "--connections", "6", "--header", "Cookie: loadgen=1",
+                             "--rate", os.environ["FLASKY_LOAD_RATE"],
                              "--stop-file", str(stop), "--out", str(LIFECYCLE / "failover.load.json")])
     time.sleep(5)
     start = time.monotonic()
@@ -595,7 +600,7 @@ def test_failover_under_read_load_then_site_finds_nothing_to_change():
     result = lifecycle("failover.load.json")
     print(f"\nfailover: {took:.0f} s in all, db2 promoted {report[1]} s after it began; "
           f"{result['requests']} reads through it, {result['failed']} failed")
-    assert result["requests"] >= 600 and result["failed"] == 0, result.get("failures")
+    no_failed_request(result)
 
     registered = subprocess.run([sys.executable, str(pathlib.Path(__file__).resolve().parents[1] / "register.py"),
                                  URL + "/", CA, "after_failover"], capture_output=True, text=True, check=False)
