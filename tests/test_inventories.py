@@ -191,12 +191,12 @@ def test_failover_and_rejoin_refuse_what_they_cannot_do(work, playbook, extra, e
 
 
 def read_wiring(work, inventory, hosts, message):
-    """check.yml, then `message` (a template of the wiring's values) shown on `hosts`."""
+    """check.yml (which loads the wiring), then `message` (a template of the wiring's values) shown on
+    `hosts`."""
     playbook = work / f"wiring-{inventory.name}.yml"
     playbook.write_text(yaml.safe_dump([
         {"ansible.builtin.import_playbook": str(ROOT / "playbooks" / "check.yml")},
         {"name": "Read the wiring", "hosts": hosts, "gather_facts": False,
-         "vars_files": [str(ROOT / "playbooks" / "vars" / "wiring.yml")],
          "tasks": [{"name": "Show the wired values", "ansible.builtin.debug": {"msg": message}}]},
     ]))
     return ansible("ansible-playbook", "-i", str(inventory), str(playbook))
