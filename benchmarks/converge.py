@@ -29,8 +29,13 @@ def bench_converge(results):
         log(f"converge fresh: {fresh['seconds']} s, {fresh['tasks']} tasks, {fresh['changed']} changed")
         floor = apt_floor(lab)
         log(f"apt floor: {floor['seconds']} s for {floor['packages']} packages")
-        rerun = lab.playbook(*site, env=profile, label="rerun")
-        log(f"converge rerun: {rerun['seconds']} s, changed {rerun['changed']}")
+        # the best of two: one rerun on this noisy machine varied by 15 % (64.4 s, then 54.9 s for a
+        # rerun that should be slower, without pipelining)
+        reruns = [lab.playbook(*site, env=profile, label=f"rerun-{i}") for i in (1, 2)]
+        rerun = min(reruns, key=lambda run: run["seconds"])
+        rerun["runs_seconds"] = [run["seconds"] for run in reruns]
+        rerun["changed"] = max(run["changed"] for run in reruns)
+        log(f"converge rerun: {rerun['runs_seconds']} s, changed {rerun['changed']}")
         repair = drift_repair(lab, site)
         log(f"drift repair: {repair['seconds']} s, repaired: {repair['repaired']}")
         settings = {}

@@ -1,5 +1,6 @@
 """Parts 3 and 4: a rolling upgrade of two app hosts under constant load, and the converge of
-fleets of 1, 2, 4 and 8 app hosts with the CPU seconds they take."""
+fleets of 1, 2, 4 and 8 app hosts with the CPU seconds they take (fresh, and the no-op rerun's
+controller CPU per managed host)."""
 
 import json
 import os
@@ -50,12 +51,18 @@ def bench_fleet(results, sizes, save):
             fresh = lab.playbook("playbooks/site.yml", label="fresh")
             hosts_after, controller_after = cpu_seconds(lab.prefix)
             rerun = lab.playbook("playbooks/site.yml", label="rerun")
+            hosts_rerun, controller_rerun = cpu_seconds(lab.prefix)
             cpu = {"hosts": round(hosts_after - hosts_before, 1),
                    "controller": round(controller_after - controller_before, 1)}
+            rerun_cpu = {"hosts": round(hosts_rerun - hosts_after, 1),
+                         "controller": round(controller_rerun - controller_after, 1)}
             rows.append({"app_hosts": n, "hosts": len(hosts), "fresh_seconds": fresh["seconds"],
                          "fresh_cpu_seconds": cpu,
                          "cpu_over_cores": round((cpu["hosts"] + cpu["controller"]) / os.cpu_count(), 1),
-                         "rerun_seconds": rerun["seconds"], "rerun_changed": rerun["changed"]})
+                         "rerun_seconds": rerun["seconds"], "rerun_changed": rerun["changed"],
+                         "rerun_cpu_seconds": rerun_cpu,
+                         # issue 16: the controller's CPU per managed host in a no-op rerun
+                         "rerun_controller_cpu_per_host": round(rerun_cpu["controller"] / len(hosts), 2)})
             log(f"fleet {n}: {rows[-1]}")
         finally:
             lab.down()

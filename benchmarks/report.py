@@ -18,7 +18,9 @@ def converge_rows(converge):
     fresh, rerun, ratio = converge["fresh"], converge["rerun"], converge["rerun_over_fresh"]
     rows = [row("converge fresh (1 host, Debian 12, over SSH)",
                 f"{fresh['seconds']} s, {fresh['tasks']} tasks, {fresh['changed']} changed"),
-            row("converge rerun", f"{rerun['seconds']} s, changed={rerun['changed']}", "changed=0",
+            row("converge rerun (the best of two)",
+                f"{rerun['seconds']} s (runs: {', '.join(map(str, rerun.get('runs_seconds', [rerun['seconds']])))} s), "
+                f"changed={rerun['changed']}", "changed=0",
                 goal(rerun["changed"] == 0)),
             row("rerun / fresh", ratio, "<= 0.10", goal(ratio <= 0.10)),
             row("rerun (issue 16: 15 s over SSH)", f"{rerun['seconds']} s", "<= 15 s", goal(rerun["seconds"] <= 15))]
@@ -92,9 +94,12 @@ def fleet_rows(fleet, machine):
         cpu = size.get("fresh_cpu_seconds")
         cpu_text = (f"; CPU {cpu['hosts']} s hosts + {cpu['controller']} s controller, i.e. at least "
                     f"{size['cpu_over_cores']} s of wall time on {machine}" if cpu else "")
+        rerun_cpu = size.get("rerun_cpu_seconds")
+        rerun_text = (f" (CPU {rerun_cpu['hosts']} s hosts + {rerun_cpu['controller']} s controller, "
+                      f"{size['rerun_controller_cpu_per_host']} s controller per host)" if rerun_cpu else "")
         rows.append(row(f"fleet: {size['app_hosts']} app host(s) ({size['hosts']} hosts) fresh / rerun",
                         f"{size['fresh_seconds']} s ({size['fresh_over_one']}x one){cpu_text} / "
-                        f"{size['rerun_seconds']} s",
+                        f"{size['rerun_seconds']} s{rerun_text}",
                         "8 app hosts <= 2x one", goal(size["fresh_over_one"] <= 2) if size["app_hosts"] == 8 else ""))
     return rows
 
